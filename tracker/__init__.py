@@ -1,0 +1,142 @@
+"""Action Plan Tracker (行动计划督办台账): the application factory.
+
+``create_app`` has no side effects beyond building the app: it starts no
+scheduler and creates no tables (``flask --app wsgi init-db`` does that).
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from flask import Flask
+
+from .config import Config
+from .extensions import csrf, db, login_manager, migrate
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(config: object | dict | None = None) -> Flask:
+    app = Flask(
+        __name__,
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+        instance_path=os.environ.get("TRACKER_INSTANCE_PATH") or str(ROOT / "instance"),
+        instance_relative_config=True,
+    )
+    app.config.from_object(Config)
+    if isinstance(config, dict):
+        app.config.update(config)
+    elif config is not None:
+        app.config.from_object(config)
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    app.json.ensure_ascii = False  # Chinese text as is in JSON answers
+    configure_database(app)
+    configure_paths(app)
+
+    register_extensions(app)
+    register_blueprints(app)
+    register_errorhandlers(app)
+    register_template_helpers(app)
+    register_security_headers(app)
+    register_commands(app)
+    return app
+
+
+def configure_database(app: Flask) -> None:
+    """``DATABASE_URL`` (or SQLALCHEMY_DATABASE_URI); relative SQLite paths go to instance/."""
+    uri = app.config.get("SQLALCHEMY_DATABASE_URI") or app.config["DATABASE_URL"]
+    if uri.startswith("postgres://"):
+        uri = "postgresql+psycopg://" + uri[len("postgres://"):]
+    elif uri.startswith("postgresql://"):
+        uri = "postgresql+psycopg://" + uri[len("postgresql://"):]
+    if uri.startswith("sqlite:///") and not uri.startswith("sqlite:////") and ":memory:" not in uri:
+        uri = "sqlite:///" + str(Path(app.instance_path) / uri[len("sqlite:///"):])
+    app.config["SQLALCHEMY_DATABASE_URI"] = uri
+    if uri.startswith("sqlite"):
+        options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+        options.setdefault("connect_args", {"timeout": 30})
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
+
+
+def configure_paths(app: Flask) -> None:
+    upload = Path(app.config["UPLOAD_FOLDER"])
+    if not upload.is_absolute():
+        upload = Path(app.instance_path) / upload
+    app.config["UPLOAD_FOLDER"] = str(upload)
+    mail_dir = Path(app.config.get("MAIL_FILE_FOLDER") or "outbox-mail")
+    if not mail_dir.is_absolute():
+        mail_dir = Path(app.instance_path) / mail_dir
+    app.config["MAIL_FILE_FOLDER"] = str(mail_dir)
+
+
+def register_extensions(app: Flask) -> None:
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
+    csrf.init_app(app)
+    login_manager.init_app(app)
+
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    """Foreign keys, WAL and a busy timeout on every SQLite connection."""
+    import sqlite3
+
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+
+from sqlalchemy import event as _event  # noqa: E402
+from sqlalchemy.engine import Engine as _Engine  # noqa: E402
+
+if not _event.contains(_Engine, "connect", _sqlite_pragmas):
+    _event.listen(_Engine, "connect", _sqlite_pragmas)
+
+
+def register_blueprints(app: Flask) -> None:
+    from .api import bp as api_bp
+    from .auth import bp as auth_bp
+    from .dashboard import bp as dashboard_bp
+    from .ledger import bp as ledger_bp
+
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(dashboard_bp)
+    app.register_blueprint(ledger_bp)
+    app.register_blueprint(api_bp, url_prefix="/api/v1")
+    csrf.exempt(api_bp)
+
+
+def register_errorhandlers(app: Flask) -> None:
+    from .errors import register
+
+    register(app)
+
+
+def register_template_helpers(app: Flask) -> None:
+    from .templating import register
+
+    register(app)
+
+
+def register_security_headers(app: Flask) -> None:
+    @app.after_request
+    def _headers(response):
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+            "script-src 'self'; frame-ancestors 'none'; form-action 'self'",
+        )
+        return response
+
+
+def register_commands(app: Flask) -> None:
+    from .cli import register
+
+    register(app)

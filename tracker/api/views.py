@@ -1,0 +1,83 @@
+from __future__ import annotations
+
+from flask import jsonify, request
+from flask_login import current_user
+
+from ..errors import error_response
+from ..extensions import csrf
+from ..models import Unit
+from ..services.errors import Invalid
+from ..services.tasks import filter_view, get_plan, list_plans, load_plan_view, parse_filter, task_dict
+from ..web import actor, light_rules, request_today
+from . import bp
+
+
+@bp.before_request
+def _authenticate():
+    if not current_user.is_authenticated:
+        return error_response(401, "需要登录或有效的访问令牌（Authorization: Bearer …）")
+    # A browser session posting to the API must carry the CSRF token (header X-CSRFToken);
+    # bearer-token clients are not exposed to CSRF.
+    if request.method not in ("GET", "HEAD", "OPTIONS") and not request.headers.get("Authorization"):
+        csrf.protect()
+    return None
+
+
+def _int_arg(name: str) -> int | None:
+    raw = request.args.get(name, "").strip()
+    if not raw:
+        return None
+    if not raw.isdigit():
+        raise Invalid({name: [f"{name} 应为正整数"]})
+    return int(raw)
+
+
+@bp.get("/plans")
+def plans():
+    return jsonify([
+        {"id": p.id, "title": p.title, "issuer": p.issuer,
+         "start_date": p.start_date.isoformat() if p.start_date else None,
+         "end_date": p.end_date.isoformat() if p.end_date else None}
+        for p in list_plans()
+    ])
+
+
+@bp.get("/units")
+def units():
+    from sqlalchemy import select
+
+    from ..extensions import db
+
+    rows = db.session.execute(select(Unit).order_by(Unit.id)).scalars()
+    show_emails = current_user.can_read_all
+    return jsonify([
+        {"id": u.id, "full_name": u.full_name, "short_name": u.short_name, "kind": u.kind, "active": u.active,
+         **({"emails": u.email_list} if show_emails else {})}
+        for u in rows
+    ])
+
+
+def _tasks_for_request(only_overdue: bool = False):
+    today = request_today()
+    plan_id = _int_arg("plan")
+    filt = parse_filter(request.args, labels_ok=False)
+    plans = [get_plan(plan_id)] if plan_id is not None else list_plans()
+    result = []
+    for plan in plans:
+        view = load_plan_view(plan, actor(), today, light_rules())
+        for task in filter_view(view, filt):
+            state = view.states[task.id]
+            if only_overdue and not (task.is_leaf and state.light == "red"):
+                continue
+            result.append(task_dict(task, state))
+    return result
+
+
+@bp.get("/tasks")
+def tasks():
+    return jsonify(_tasks_for_request())
+
+
+@bp.get("/overdue")
+def overdue():
+    return jsonify(_tasks_for_request(only_overdue=True))

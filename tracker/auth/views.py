@@ -1,0 +1,68 @@
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_user, logout_user
+
+from ..extensions import db
+from ..services import audit
+from ..services.auth import LoginThrottled, authenticate
+from . import bp
+from .access import require_login
+from .forms import LoginForm
+
+
+@bp.before_app_request
+def _login_everywhere():
+    return require_login()
+
+
+def safe_next(target: str | None) -> str | None:
+    """Only same-site relative paths are followed after login (no open redirect)."""
+    if not target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return None
+    return target
+
+
+def client_ip() -> str:
+    return request.remote_addr or ""
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    if current_user.is_authenticated:
+        return redirect(url_for("dashboard.index"))
+    form = LoginForm()
+    if form.validate_on_submit():
+        try:
+            user = authenticate(form.username.data.strip(), form.password.data, ip=client_ip())
+        except LoginThrottled as exc:
+            db.session.commit()
+            flash(exc.message, "danger")
+            return render_template("auth/login.html", form=form), 429
+        if user is None:
+            db.session.commit()
+            flash("用户名或密码错误。", "danger")
+            return render_template("auth/login.html", form=form), 200
+        login_user(user)
+        audit.record("login", user, ip=client_ip())
+        db.session.commit()
+        return redirect(safe_next(request.args.get("next")) or url_for("dashboard.index"))
+    return render_template("auth/login.html", form=form)
+
+
+@bp.route("/logout", methods=["GET", "POST"])
+def logout():
+    if current_user.is_authenticated:
+        audit.record("logout", current_user._get_current_object(), ip=client_ip())
+        db.session.commit()
+    logout_user()
+    flash("您已退出登录。", "info")
+    return redirect(url_for("auth.login"))
+
+
+__all__ = ["login", "logout", "current_app"]

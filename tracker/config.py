@@ -1,0 +1,64 @@
+"""Configuration read from the environment.
+
+Relative SQLite paths land in the instance folder (see ``create_app``).
+"""
+from __future__ import annotations
+
+import os
+
+DEV_SECRET_KEY = "dev-only-insecure-secret-key"
+
+
+def _bool(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    return int(value) if value not in (None, "") else default
+
+
+class Config:
+    SECRET_KEY = os.environ.get("SECRET_KEY", DEV_SECRET_KEY)
+    # ``DATABASE_URL`` wins; otherwise an embedded SQLite file in instance/.
+    DATABASE_URL = os.environ.get("DATABASE_URL", "sqlite:///tracker.db")
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {}
+
+    TIMEZONE = os.environ.get("TRACKER_TIMEZONE", "Asia/Shanghai")
+    # Warning-light rules (SPEC 2.2, 2.3)
+    WARNING_DAYS = _int("TRACKER_WARNING_DAYS", 15)
+    REPORT_REMINDER_DAY = _int("TRACKER_REPORT_REMINDER_DAY", 20)
+    REPORT_DUE_DAY = _int("TRACKER_REPORT_DUE_DAY", 25)
+
+    # Uploads (evidence files) live outside static/.
+    UPLOAD_FOLDER = os.environ.get("TRACKER_UPLOAD_FOLDER", "uploads")
+    MAX_UPLOAD_BYTES = _int("TRACKER_MAX_UPLOAD_BYTES", 20 * 1024 * 1024)
+    MAX_CONTENT_LENGTH = _int("TRACKER_MAX_CONTENT_LENGTH", 60 * 1024 * 1024)
+
+    # Mail (SPEC 2.4). No MAIL_SERVER: .eml files in instance/outbox-mail.
+    MAIL_SERVER = os.environ.get("MAIL_SERVER", "")
+    MAIL_PORT = _int("MAIL_PORT", 25)
+    MAIL_USE_TLS = _bool("MAIL_USE_TLS")
+    MAIL_USE_SSL = _bool("MAIL_USE_SSL")
+    MAIL_USERNAME = os.environ.get("MAIL_USERNAME", "")
+    MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD", "")
+    MAIL_DEFAULT_SENDER = os.environ.get("MAIL_DEFAULT_SENDER", "督办台账 <tracker@localhost>")
+    MAIL_TIMEOUT = _int("MAIL_TIMEOUT", 10)
+    BUREAU_EMAILS = os.environ.get("TRACKER_BUREAU_EMAILS", "")
+    BASE_URL = os.environ.get("TRACKER_BASE_URL", "http://127.0.0.1:5000")
+
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE")
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    WTF_CSRF_TIME_LIMIT = None
+
+
+class TestConfig(Config):
+    TESTING = True
+    SECRET_KEY = "test-secret-key"
+    WTF_CSRF_ENABLED = False

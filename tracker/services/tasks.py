@@ -1,0 +1,316 @@
+"""Reading the plan tree: visibility, filters, computed lights and the API shape.
+
+Every reader loads a plan's tasks with a fixed number of queries (tasks, their
+unit links with units) and computes lights and roll-ups in Python, so pages cost
+the same number of SQL statements whatever the plan's size.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Iterable, Optional
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import joinedload, selectinload
+
+from ..extensions import db
+from ..lights import LIGHT_LABELS, LIGHTS, LightRules, NodeState, evaluate_tree
+from ..models import CO, LEAD, Plan, Task, TaskUnit, Unit, User
+from ..status import DONE, IN_PROGRESS, NOT_STARTED, STATUSES, status_label
+from .errors import Forbidden, Invalid, NotFound
+
+
+def task_query():
+    """Tasks with their units eagerly loaded (two statements in all)."""
+    return select(Task).options(selectinload(Task.unit_links).joinedload(TaskUnit.unit))
+
+
+def list_plans() -> list[Plan]:
+    return list(db.session.execute(select(Plan).order_by(Plan.id)).scalars())
+
+
+def get_plan(plan_id: Optional[int]) -> Plan:
+    """The plan asked for, or the first one; NotFound when there is none."""
+    if plan_id is None:
+        plan = db.session.execute(select(Plan).order_by(Plan.id).limit(1)).scalar_one_or_none()
+    else:
+        plan = db.session.get(Plan, plan_id)
+    if plan is None:
+        raise NotFound("未找到该计划" if plan_id is not None else "尚未导入任何计划")
+    return plan
+
+
+def find_unit(name_or_id: str | int) -> Unit:
+    """A unit by id, full name or short name."""
+    text = str(name_or_id).strip()
+    unit = None
+    if text.isdigit():
+        unit = db.session.get(Unit, int(text))
+    if unit is None:
+        unit = db.session.execute(
+            select(Unit).where(or_(Unit.full_name == text, Unit.short_name == text))
+        ).scalar_one_or_none()
+    if unit is None:
+        raise NotFound(f"未找到单位：{text}")
+    return unit
+
+
+def unit_task_ids(tasks: Iterable[Task], unit_id: int) -> set[int]:
+    """Ids of tasks a unit leads or co-operates on."""
+    return {t.id for t in tasks if any(link.unit_id == unit_id for link in t.unit_links)}
+
+
+def with_ancestors(tasks_by_id: dict[int, Task], ids: set[int]) -> set[int]:
+    result = set(ids)
+    for task_id in ids:
+        parent_id = tasks_by_id[task_id].parent_id
+        while parent_id is not None and parent_id not in result:
+            result.add(parent_id)
+            parent_id = tasks_by_id[parent_id].parent_id if parent_id in tasks_by_id else None
+    return result
+
+
+@dataclass
+class PlanView:
+    """A plan's tree as one reader may see it on ``today``."""
+
+    plan: Plan
+    today: date
+    tasks: list[Task]  # all tasks of the plan, in tree order
+    states: dict[int, NodeState]
+    visible: set[int]  # ids the reader may see
+    own: set[int] = field(default_factory=set)  # ids the reader's unit is responsible for (unit users)
+
+    @property
+    def by_id(self) -> dict[int, Task]:
+        return {t.id: t for t in self.tasks}
+
+    def children_of(self) -> dict[Optional[int], list[Task]]:
+        result: dict[Optional[int], list[Task]] = {}
+        for t in self.tasks:
+            result.setdefault(t.parent_id, []).append(t)
+        return result
+
+    def visible_tasks(self) -> list[Task]:
+        return [t for t in self.tasks if t.id in self.visible]
+
+
+def tree_order(tasks: list[Task]) -> list[Task]:
+    """Depth-first order by position, the order of the printed ledger."""
+    children: dict[Optional[int], list[Task]] = {}
+    for t in tasks:
+        children.setdefault(t.parent_id, []).append(t)
+    for kids in children.values():
+        kids.sort(key=lambda t: (t.position, t.id))
+    ordered: list[Task] = []
+    stack = list(reversed(children.get(None, [])))
+    while stack:
+        node = stack.pop()
+        ordered.append(node)
+        stack.extend(reversed(children.get(node.id, [])))
+    return ordered
+
+
+def load_plan_view(plan: Plan, actor: User, today: date, rules: LightRules) -> PlanView:
+    tasks = list(db.session.execute(task_query().where(Task.plan_id == plan.id)).scalars().unique())
+    tasks = tree_order(tasks)
+    states = evaluate_tree(tasks, today, rules)
+    if actor.can_read_all:
+        visible = {t.id for t in tasks}
+        own: set[int] = set()
+    else:
+        own = unit_task_ids(tasks, actor.unit_id) if actor.unit_id else set()
+        visible = with_ancestors({t.id: t for t in tasks}, own)
+    return PlanView(plan=plan, today=today, tasks=tasks, states=states, visible=visible, own=own)
+
+
+def derived_status(task: Task, state: NodeState, view: PlanView | None = None) -> str:
+    if task.is_leaf:
+        return task.status
+    if state.done:
+        return DONE
+    if state.percent <= 0 and not state.counts.get("done"):
+        return NOT_STARTED
+    return IN_PROGRESS
+
+
+def task_dict(task: Task, state: NodeState) -> dict:
+    """The API shape of SPEC 3."""
+    return {
+        "id": task.id,
+        "plan_id": task.plan_id,
+        "parent_id": task.parent_id,
+        "level": task.level,
+        "code": task.code,
+        "title": task.title,
+        "lead_units": [u.name for u in task.lead_units],
+        "co_units": [u.name for u in task.co_units],
+        "deadline": task.deadline.isoformat() if task.deadline else None,
+        "deadline_text": task.deadline_text,
+        "status": derived_status(task, state),
+        "progress": int(round(state.percent)),
+        "light": state.light,
+        "overdue_days": state.overdue_days,
+        "version": task.version,
+    }
+
+
+@dataclass
+class TaskFilter:
+    level: Optional[int] = None
+    unit_id: Optional[int] = None
+    status: Optional[str] = None
+    light: Optional[str] = None
+    root_id: Optional[int] = None  # first-level task
+    keyword: str = ""
+
+
+def parse_filter(args, *, labels_ok: bool = True) -> TaskFilter:
+    """Validate filter arguments (a mapping of strings); raises Invalid with field errors."""
+    errors: dict[str, list[str]] = {}
+    f = TaskFilter()
+    level = (args.get("level") or "").strip()
+    if level:
+        if level.isdigit() and int(level) >= 1:
+            f.level = int(level)
+        else:
+            errors["level"] = ["层级应为正整数"]
+    unit = (args.get("unit") or "").strip()
+    if unit:
+        try:
+            f.unit_id = find_unit(unit).id
+        except NotFound as exc:
+            errors["unit"] = [exc.message]
+    status = (args.get("status") or "").strip()
+    if status:
+        from ..status import LABEL_TO_STATUS
+
+        status = LABEL_TO_STATUS.get(status, status) if labels_ok else status
+        if status in STATUSES:
+            f.status = status
+        else:
+            errors["status"] = ["状态应为 " + "、".join(STATUSES) + " 之一"]
+    light = (args.get("light") or "").strip()
+    if light:
+        label_to_light = {v: k for k, v in LIGHT_LABELS.items()}
+        light = label_to_light.get(light, light) if labels_ok else light
+        if light in LIGHTS:
+            f.light = light
+        else:
+            errors["light"] = ["预警应为 " + "、".join(LIGHTS) + " 之一"]
+    root = (args.get("task") or args.get("root") or "").strip()
+    if root:
+        if root.isdigit():
+            f.root_id = int(root)
+        else:
+            errors["task"] = ["一级任务编号无效"]
+    f.keyword = (args.get("q") or args.get("keyword") or "").strip()[:100]
+    if errors:
+        raise Invalid(errors)
+    return f
+
+
+def _matches(task: Task, state: NodeState, f: TaskFilter, root_of: dict[int, int]) -> bool:
+    if f.level is not None and task.level != f.level:
+        return False
+    if f.unit_id is not None and not any(link.unit_id == f.unit_id for link in task.unit_links):
+        return False
+    if f.status is not None and derived_status(task, state) != f.status:
+        return False
+    if f.light is not None and state.light != f.light:
+        return False
+    if f.root_id is not None and root_of.get(task.id) != f.root_id:
+        return False
+    if f.keyword:
+        haystack = " ".join([task.code, task.title, task.latest_progress or "", task.deadline_text]
+                            + [u.full_name + u.short_name for u in task.lead_units + task.co_units])
+        if f.keyword not in haystack:
+            return False
+    return True
+
+
+def root_map(tasks: list[Task]) -> dict[int, int]:
+    """Task id -> id of its first-level ancestor (tasks in tree order)."""
+    by_id = {t.id: t for t in tasks}
+    result: dict[int, int] = {}
+    for t in tasks:
+        if t.parent_id is None or t.parent_id not in by_id:
+            result[t.id] = t.id
+        else:
+            result[t.id] = result.get(t.parent_id, t.parent_id)
+    return result
+
+
+def filter_view(view: PlanView, f: TaskFilter) -> list[Task]:
+    """Visible tasks matching ``f``, in tree order."""
+    roots = root_map(view.tasks)
+    return [t for t in view.tasks if t.id in view.visible and _matches(t, view.states[t.id], f, roots)]
+
+
+def filter_with_context(view: PlanView, f: TaskFilter) -> list[Task]:
+    """Matching measures plus their ancestors (for the ledger's spanning rows)."""
+    matched = {t.id for t in filter_view(view, f)}
+    keep = with_ancestors(view.by_id, matched) & view.visible
+    return [t for t in view.tasks if t.id in keep]
+
+
+def get_task_for(actor: User, task_id: int) -> Task:
+    """A task the actor may read; NotFound or Forbidden otherwise."""
+    task = db.session.execute(task_query().where(Task.id == task_id)).scalars().unique().one_or_none()
+    if task is None:
+        raise NotFound("未找到该任务")
+    if actor.can_read_all:
+        return task
+    if not actor.unit_id:
+        raise Forbidden()
+    if not can_unit_see(task, actor.unit_id):
+        raise Forbidden("该任务不属于本单位")
+    return task
+
+
+def can_unit_see(task: Task, unit_id: int) -> bool:
+    """A unit sees its own tasks and, for context, their ancestors."""
+    if any(link.unit_id == unit_id for link in task.unit_links):
+        return True
+    # Ancestor of one of the unit's tasks?
+    ids = [task.id]
+    seen = set(ids)
+    while ids:
+        rows = db.session.execute(
+            select(Task.id).where(Task.parent_id.in_(ids))
+        ).scalars().all()
+        if rows:
+            hit = db.session.execute(
+                select(TaskUnit.task_id).where(TaskUnit.task_id.in_(rows), TaskUnit.unit_id == unit_id).limit(1)
+            ).first()
+            if hit:
+                return True
+        ids = [r for r in rows if r not in seen]
+        seen.update(ids)
+    return False
+
+
+def unit_role(task: Task, unit_id: Optional[int]) -> Optional[str]:
+    """``lead``, ``co`` or None for a unit on a task."""
+    roles = {link.role for link in task.unit_links if link.unit_id == unit_id}
+    if LEAD in roles:
+        return LEAD
+    if CO in roles:
+        return CO
+    return None
+
+
+def ancestors(task: Task) -> list[Task]:
+    chain: list[Task] = []
+    node = task.parent
+    while node is not None:
+        chain.append(node)
+        node = node.parent
+    return list(reversed(chain))
+
+
+__all__ = [
+    "PlanView", "TaskFilter", "load_plan_view", "filter_view", "filter_with_context", "parse_filter",
+    "task_dict", "get_task_for", "get_plan", "list_plans", "find_unit", "unit_role", "ancestors",
+    "status_label", "root_map", "tree_order",
+]

@@ -1,0 +1,66 @@
+"""Jinja filters and globals: Chinese labels, lights, dates in local time."""
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+from zoneinfo import ZoneInfo
+
+from flask import Flask, current_app, url_for
+from flask_login import current_user
+
+from .lights import LIGHT_LABELS
+from .status import STATUS_LABELS, status_label
+
+LIGHT_CLASSES = {"red": "danger", "yellow": "warning", "green": "success", "done": "secondary"}
+
+# Navigation: (endpoint, label, roles allowed or None for everyone logged in).
+# An entry shows only when its endpoint exists, so features plug in by name.
+NAV = [
+    ("dashboard.index", "总览", None),
+    ("ledger.index", "工作台账", None),
+    ("tasks.mine", "本单位任务", ("unit",)),
+    ("bureau.overdue", "逾期清单", ("admin", "supervisor", "viewer")),
+    ("bureau.missing", "未报送", ("admin", "supervisor", "viewer")),
+    ("review.pending", "待审核", ("admin", "supervisor")),
+    ("admin.units", "单位", ("admin", "supervisor")),
+    ("admin.users", "用户", ("admin",)),
+    ("imports.upload", "导入", ("admin",)),
+    ("outbox.index", "发件箱", ("admin", "supervisor")),
+    ("admin.audit", "审计日志", ("admin", "supervisor")),
+]
+
+
+def local_dt(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    if value is None:
+        return ""
+    tz = ZoneInfo(current_app.config.get("TIMEZONE", "Asia/Shanghai"))
+    return value.replace(tzinfo=timezone.utc).astimezone(tz).strftime(fmt)
+
+
+def fmt_date(value: date | None) -> str:
+    return value.isoformat() if value else ""
+
+
+def register(app: Flask) -> None:
+    app.jinja_env.filters["local_dt"] = local_dt
+    app.jinja_env.filters["fmt_date"] = fmt_date
+    app.jinja_env.filters["light_label"] = lambda light: LIGHT_LABELS.get(light, light)
+    app.jinja_env.filters["light_class"] = lambda light: LIGHT_CLASSES.get(light, "secondary")
+    app.jinja_env.filters["status_label"] = status_label
+    app.jinja_env.globals["STATUS_LABELS"] = STATUS_LABELS
+    app.jinja_env.globals["LIGHT_LABELS"] = LIGHT_LABELS
+
+    @app.context_processor
+    def _nav():
+        def nav_items():
+            if not current_user.is_authenticated:
+                return []
+            items = []
+            for endpoint, label, roles in NAV:
+                if endpoint in app.view_functions and (roles is None or current_user.role in roles):
+                    items.append((endpoint, label, url_for(endpoint)))
+            return items
+
+        def has_endpoint(name: str) -> bool:
+            return name in app.view_functions
+
+        return {"nav_items": nav_items, "has_endpoint": has_endpoint}
