@@ -109,6 +109,12 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(api_bp, url_prefix="/api/v1")
     csrf.exempt(api_bp)
 
+    from .account import bp as account_bp
+    from .admin import bp as admin_bp
+
+    app.register_blueprint(admin_bp)
+    app.register_blueprint(account_bp)
+
 
 def register_errorhandlers(app: Flask) -> None:
     from .errors import register
@@ -131,7 +137,7 @@ def register_security_headers(app: Flask) -> None:
         response.headers.setdefault(
             "Content-Security-Policy",
             "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
-            "script-src 'self'; frame-ancestors 'none'; form-action 'self'",
+            "script-src 'self'; frame-ancestors 'none'; form-action 'self'; object-src 'none'; base-uri 'self'",
         )
         return response
 
