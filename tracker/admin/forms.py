@@ -1,17 +1,18 @@
 """Admin forms: thin shells for CSRF and rendering; the services validate."""
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, PasswordField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length
 
 from ..models import ROLE_LABELS, ROLES, UNIT_KINDS
 
-ROLE_CHOICES = [(r, ROLE_LABELS[r]) for r in ROLES]
+ROLE_CHOICES = [SelectChoice(r, ROLE_LABELS[r]) for r in ROLES]
 
 
 class _UnitChoices:
     def set_units(self, units) -> None:
-        self.unit.choices = [("", "（无）")] + [
-            (str(u.id), u.short_name + ("" if u.active else "（已停用）")) for u in units]
+        self.unit.choices = [SelectChoice("", "（无）")] + [
+            SelectChoice(str(u.id), u.short_name + ("" if u.active else "（已停用）")) for u in units]
 
 
 class UserCreateForm(FlaskForm, _UnitChoices):
@@ -38,6 +39,6 @@ class PasswordResetForm(FlaskForm):
 class UnitForm(FlaskForm):
     full_name = StringField("单位全称", validators=[Length(max=200, message="单位全称最多 200 字")])
     short_name = StringField("单位简称", validators=[Length(max=100, message="单位简称最多 100 字")])
-    kind = SelectField("类别", choices=[(k, k) for k in UNIT_KINDS], validate_choice=False)
+    kind = SelectField("类别", choices=[SelectChoice(k, k) for k in UNIT_KINDS], validate_choice=False)
     emails = TextAreaField("联络员邮箱", validators=[Length(max=5000, message="内容过长")])
     active = BooleanField("启用", default=True)
