@@ -195,3 +195,28 @@ def test_templates_have_no_inline_scripts():
         text = path.read_text(encoding="utf-8")
         assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", text), path
         assert not re.search(r"\son(click|change|submit|load|input)\s*=", text), path
+
+
+def test_forwarded_address_is_used_only_when_configured(tmp_path, monkeypatch):
+    from tests.conftest import make_app
+    from tracker.services.seed import seed
+
+    app = make_app(tmp_path, monkeypatch, PROXY_FIX_X_FOR=1)
+    with app.app_context():
+        seed()
+    client = app.test_client()
+    for _ in range(6):
+        client.post("/login", data={"username": "jtj", "password": "guess"},
+                    headers={"X-Forwarded-For": ATTACKER})
+    with app.app_context():
+        assert set(db.session.execute(select(LoginAttempt.ip)).scalars()) == {ATTACKER}
+    # Another user behind the same proxy is not slowed down.
+    r = client.post("/login", data={"username": "jtj", "password": PASSWORD}, headers={"X-Forwarded-For": OWNER})
+    assert r.status_code == 302
+
+
+def test_forwarded_header_is_ignored_by_default(seeded, client):
+    for _ in range(6):
+        client.post("/login", data={"username": "jtj", "password": "guess"}, headers={"X-Forwarded-For": ATTACKER})
+    r = client.post("/login", data={"username": "jtj", "password": PASSWORD}, headers={"X-Forwarded-For": OWNER})
+    assert r.status_code == 429  # a client cannot dodge the delay by forging the header

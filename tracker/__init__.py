@@ -40,7 +40,17 @@ def create_app(config: object | dict | None = None) -> Flask:
     register_template_helpers(app)
     register_security_headers(app)
     register_commands(app)
+    configure_proxy(app)
     return app
+
+
+def configure_proxy(app: Flask) -> None:
+    """Behind a reverse proxy, trust its X-Forwarded-For so login throttling sees real addresses."""
+    hops = int(app.config.get("PROXY_FIX_X_FOR") or 0)
+    if hops > 0:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
 
 
 def configure_database(app: Flask) -> None:
