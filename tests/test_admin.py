@@ -430,3 +430,13 @@ def test_admin_forms_need_csrf(tmp_path, monkeypatch):
     page = client.get(f"/admin/users/{uid}/edit").get_data(as_text=True)
     r = client.post(f"/admin/users/{uid}/active", data={"active": "0", "csrf_token": csrf_token_from(page)})
     assert r.status_code == 302 and not get_user(app, "jtj").active
+
+
+def test_users_page_fixed_query_count(seeded, client, auth):
+    auth.login("admin")
+    client.get("/admin/users")
+    first = _count_queries(seeded, client, "/admin/users")
+    for i in range(3):
+        client.post("/admin/users/new", data=dict(NEW_USER, username=f"extra{i}", role="unit",
+                                                  unit=str(unit_id(seeded, "大口屯镇"))))
+    assert _count_queries(seeded, client, "/admin/users") == first

@@ -66,7 +66,7 @@ def _edit_page(user, *, edit_form=None, reset_form=None, status=200):
     edit_form.set_units(units)
     reset_form = reset_form or PasswordResetForm(formdata=None)
     return render_template("admin/user_edit.html", user=user, form=edit_form, reset_form=reset_form,
-                           toggle_form=EmptyForm(formdata=None), role_labels=ROLE_LABELS), status
+                           role_labels=ROLE_LABELS), status
 
 
 @bp.route("/users/<int:user_id>/edit", methods=["GET", "POST"])

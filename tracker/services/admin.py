@@ -35,7 +35,7 @@ def list_users() -> list[User]:
 
 
 def all_units() -> list[Unit]:
-    return list(db.session.execute(select(Unit).order_by(Unit.active.desc(), Unit.kind, Unit.id)).scalars())
+    return list(db.session.execute(select(Unit).order_by(Unit.active.desc(), Unit.id)).scalars())
 
 
 def get_user(user_id: int) -> User:
