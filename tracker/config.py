@@ -56,6 +56,8 @@ class Config:
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_SAMESITE = "Lax"
     WTF_CSRF_TIME_LIMIT = None
+    # Number of reverse proxies in front of the app whose X-Forwarded-For is trusted (0: none).
+    PROXY_FIX_X_FOR = _int("TRACKER_PROXY_FIX_X_FOR", 0)
 
 
 class TestConfig(Config):

@@ -43,7 +43,7 @@ def login():
         except LoginThrottled as exc:
             db.session.commit()
             flash(exc.message, "danger")
-            return render_template("auth/login.html", form=form), 429
+            return render_template("auth/login.html", form=form), 429, {"Retry-After": str(exc.retry_after)}
         if user is None:
             db.session.commit()
             flash("用户名或密码错误。", "danger")

@@ -18,6 +18,7 @@ ACTION_LABELS = {
     "user_create": "新建用户",
     "user_update": "修改用户",
     "user_deactivate": "停用用户",
+    "user_reactivate": "启用用户",
     "password_reset": "重置密码",
     "password_change": "修改密码",
     "unit_create": "新建单位",

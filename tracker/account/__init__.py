@@ -1,0 +1,6 @@
+"""The logged-in user's own account (password change)."""
+from flask import Blueprint
+
+bp = Blueprint("account", __name__, url_prefix="/account")
+
+from . import views  # noqa: E402,F401

@@ -1,0 +1,44 @@
+"""Admin forms: thin shells for CSRF and rendering; the services validate."""
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, PasswordField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import Length
+
+from ..models import ROLE_LABELS, ROLES, UNIT_KINDS
+
+ROLE_CHOICES = [SelectChoice(r, ROLE_LABELS[r]) for r in ROLES]
+
+
+class _UnitChoices:
+    def set_units(self, units) -> None:
+        self.unit.choices = [SelectChoice("", "（无）")] + [
+            SelectChoice(str(u.id), u.short_name + ("" if u.active else "（已停用）")) for u in units]
+
+
+class UserCreateForm(FlaskForm, _UnitChoices):
+    username = StringField("用户名", validators=[Length(max=80, message="用户名最多 80 个字符")])
+    display_name = StringField("显示名称", validators=[Length(max=120, message="显示名称最多 120 字")])
+    email = StringField("邮箱", validators=[Length(max=200, message="邮箱过长")])
+    role = SelectField("角色", choices=ROLE_CHOICES, validate_choice=False)
+    unit = SelectField("所属单位", choices=[], validate_choice=False)
+    password = PasswordField("初始密码", validators=[Length(max=200, message="密码过长")])
+
+
+class UserEditForm(FlaskForm, _UnitChoices):
+    display_name = StringField("显示名称", validators=[Length(max=120, message="显示名称最多 120 字")])
+    email = StringField("邮箱", validators=[Length(max=200, message="邮箱过长")])
+    role = SelectField("角色", choices=ROLE_CHOICES, validate_choice=False)
+    unit = SelectField("所属单位", choices=[], validate_choice=False)
+
+
+class PasswordResetForm(FlaskForm):
+    password = PasswordField("新密码", validators=[Length(max=200, message="密码过长")])
+    confirm = PasswordField("确认新密码", validators=[Length(max=200, message="密码过长")])
+
+
+class UnitForm(FlaskForm):
+    full_name = StringField("单位全称", validators=[Length(max=200, message="单位全称最多 200 字")])
+    short_name = StringField("单位简称", validators=[Length(max=100, message="单位简称最多 100 字")])
+    kind = SelectField("类别", choices=[SelectChoice(k, k) for k in UNIT_KINDS], validate_choice=False)
+    emails = TextAreaField("联络员邮箱", validators=[Length(max=5000, message="内容过长")])
+    active = BooleanField("启用", default=True)

@@ -1,0 +1,195 @@
+"""Users (admin), units (admin edits, supervisor reads) and the audit log (admin, supervisor)."""
+from __future__ import annotations
+
+from flask import current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from ..auth.access import roles_required
+from ..auth.forms import EmptyForm
+from ..models import ROLE_LABELS
+from ..services import admin as svc
+from ..services.audit import ACTION_LABELS
+from ..services.errors import Invalid
+from ..web import actor
+from . import bp
+from .forms import PasswordResetForm, UnitForm, UserCreateForm, UserEditForm
+
+
+def apply_errors(form, errors: dict[str, list[str]]) -> None:
+    """Attach service field errors to the form; others become flashed messages."""
+    for name, messages in errors.items():
+        field = getattr(form, name, None) if name in form._fields else None
+        if field is not None:
+            field.errors = list(field.errors or []) + list(messages)
+        else:
+            for message in messages:
+                flash(message, "danger")
+
+
+# --------------------------------------------------------------------------- users
+
+@bp.route("/users")
+@roles_required("admin")
+def users():
+    return render_template("admin/users.html", users=svc.list_users(), role_labels=ROLE_LABELS)
+
+
+@bp.route("/users/new", methods=["GET", "POST"])
+@roles_required("admin")
+def user_new():
+    form = UserCreateForm()
+    form.set_units(svc.all_units())
+    status = 200
+    if form.validate_on_submit():
+        try:
+            user = svc.admin_create_user(
+                actor(), username=form.username.data or "", display_name=form.display_name.data or "",
+                email=form.email.data or "", role=form.role.data or "", unit_id=form.unit.data,
+                password=form.password.data or "")
+        except Invalid as exc:
+            apply_errors(form, exc.errors)
+            status = 422
+        else:
+            flash(f"已创建用户 {user.username}。", "success")
+            return redirect(url_for("admin.users"))
+    elif form.is_submitted():
+        status = 422
+    return render_template("admin/user_new.html", form=form), status
+
+
+def _edit_page(user, *, edit_form=None, reset_form=None, status=200):
+    units = svc.all_units()
+    if edit_form is None:
+        edit_form = UserEditForm(formdata=None, data={
+            "display_name": user.display_name, "email": user.email, "role": user.role,
+            "unit": str(user.unit_id or "")})
+    edit_form.set_units(units)
+    reset_form = reset_form or PasswordResetForm(formdata=None)
+    return render_template("admin/user_edit.html", user=user, form=edit_form, reset_form=reset_form,
+                           role_labels=ROLE_LABELS), status
+
+
+@bp.route("/users/<int:user_id>/edit", methods=["GET", "POST"])
+@roles_required("admin")
+def user_edit(user_id: int):
+    user = svc.get_user(user_id)
+    if request.method == "GET":
+        return _edit_page(user)
+    form = UserEditForm()
+    form.set_units(svc.all_units())
+    if form.validate_on_submit():
+        try:
+            svc.update_user(actor(), user_id, display_name=form.display_name.data or "",
+                            email=form.email.data or "", role=form.role.data or "", unit_id=form.unit.data)
+        except Invalid as exc:
+            apply_errors(form, exc.errors)
+        else:
+            flash(f"已保存用户 {user.username}。", "success")
+            return redirect(url_for("admin.users"))
+    return _edit_page(user, edit_form=form, status=422)
+
+
+@bp.route("/users/<int:user_id>/password", methods=["POST"])
+@roles_required("admin")
+def user_password(user_id: int):
+    user = svc.get_user(user_id)
+    form = PasswordResetForm()
+    if form.validate_on_submit():
+        try:
+            svc.reset_password(actor(), user_id, form.password.data or "", form.confirm.data or "")
+        except Invalid as exc:
+            apply_errors(form, exc.errors)
+        else:
+            flash(f"已重置用户 {user.username} 的密码。", "success")
+            return redirect(url_for("admin.users"))
+    return _edit_page(user, reset_form=form, status=422)
+
+
+@bp.route("/users/<int:user_id>/active", methods=["POST"])
+@roles_required("admin")
+def user_active(user_id: int):
+    user = svc.get_user(user_id)
+    form = EmptyForm()
+    if form.validate_on_submit():
+        active = request.form.get("active") == "1"
+        try:
+            svc.set_user_active(actor(), user_id, active)
+        except Invalid as exc:
+            for messages in exc.errors.values():
+                for message in messages:
+                    flash(message, "danger")
+            return _edit_page(user, status=422)
+        flash(f"已{'启用' if active else '停用'}用户 {user.username}。", "success")
+    return redirect(url_for("admin.users"))
+
+
+# --------------------------------------------------------------------------- units
+
+@bp.route("/units")
+@roles_required("admin", "supervisor")
+def units():
+    return render_template("admin/units.html", rows=svc.list_units(), can_edit=current_user.role == "admin")
+
+
+@bp.route("/units/new", methods=["GET", "POST"])
+@roles_required("admin")
+def unit_new():
+    form = UnitForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            unit = svc.create_unit(actor(), full_name=form.full_name.data or "", short_name=form.short_name.data or "",
+                                   kind=form.kind.data or "", emails=form.emails.data or "",
+                                   active=bool(form.active.data))
+        except Invalid as exc:
+            apply_errors(form, exc.errors)
+            status = 422
+        else:
+            flash(f"已新建单位 {unit.full_name}。", "success")
+            return redirect(url_for("admin.units"))
+    elif form.is_submitted():
+        status = 422
+    return render_template("admin/unit_form.html", form=form, unit=None), status
+
+
+@bp.route("/units/<int:unit_id>/edit", methods=["GET", "POST"])
+@roles_required("admin")
+def unit_edit(unit_id: int):
+    unit = svc.get_unit(unit_id)
+    if request.method == "GET":
+        form = UnitForm(formdata=None, data={
+            "full_name": unit.full_name, "short_name": unit.short_name, "kind": unit.kind,
+            "emails": "\n".join(unit.email_list), "active": unit.active})
+        return render_template("admin/unit_form.html", form=form, unit=unit)
+    form = UnitForm()
+    if form.validate_on_submit():
+        try:
+            svc.update_unit(actor(), unit_id, full_name=form.full_name.data or "",
+                            short_name=form.short_name.data or "", kind=form.kind.data or "",
+                            emails=form.emails.data or "", active=bool(form.active.data))
+        except Invalid as exc:
+            apply_errors(form, exc.errors)
+        else:
+            flash(f"已保存单位 {unit.full_name}。", "success")
+            return redirect(url_for("admin.units"))
+    return render_template("admin/unit_form.html", form=form, unit=unit), 422
+
+
+# --------------------------------------------------------------------------- audit log
+
+@bp.route("/audit")
+@roles_required("admin", "supervisor")
+def audit():
+    errors: dict[str, list[str]] = {}
+    page = None
+    try:
+        filt = svc.parse_audit_filter(request.args)
+    except Invalid as exc:
+        errors = exc.errors
+    else:
+        number = request.args.get("page", "1")
+        page = svc.search_audit(filt, int(number) if number.isdigit() else 1,
+                                tz=current_app.config.get("TIMEZONE", "Asia/Shanghai"))
+    args = {k: v for k, v in request.args.items() if k != "page" and v}
+    return render_template("admin/audit.html", page=page, errors=errors, args=args,
+                           action_labels=ACTION_LABELS), (422 if errors else 200)
