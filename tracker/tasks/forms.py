@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, MultipleFileField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 
 from ..status import NOT_STARTED, IN_PROGRESS, PENDING_REVIEW, STATUS_LABELS
 
@@ -12,7 +13,7 @@ REPORT_STATUSES = (NOT_STARTED, IN_PROGRESS, PENDING_REVIEW)
 
 
 class ProgressForm(FlaskForm):
-    status = SelectField("状态", choices=[(s, STATUS_LABELS[s]) for s in REPORT_STATUSES], validate_choice=False)
+    status = SelectField("状态", choices=[SelectChoice(s, STATUS_LABELS[s]) for s in REPORT_STATUSES], validate_choice=False)
     progress = StringField("完成进度（%）")
     narrative = TextAreaField("进展情况")
     problems = TextAreaField("存在问题")

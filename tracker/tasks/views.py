@@ -50,6 +50,9 @@ def _task_page(task_id: int, form: ProgressForm | None = None, review_form: Revi
         state = view.states[task.id]
         children = [(c, view.states[c.id]) for c in view.tasks if c.parent_id == task.id and c.id in view.visible]
     reportable = task.is_leaf and task.status not in (DONE, PENDING_REVIEW) and can_report(user, task)
+    if form is not None and not reportable:
+        # The measure can no longer take a report (claimed, done): show the errors on top.
+        errors = list(errors or []) + [m for f in form for m in (f.errors or ()) if isinstance(m, str)]
     if form is None and reportable:
         form = ProgressForm(formdata=None, status=task.status, progress=str(task.progress), version=task.version)
     if review_form is None and user.is_supervisor and task.is_leaf and task.status in (PENDING_REVIEW, DONE):
