@@ -20,6 +20,7 @@ class ProgressForm(FlaskForm):
     next_steps = TextAreaField("下步计划")
     files = MultipleFileField("佐证材料")
     version = HiddenField()
+    VISIBLE = ("status", "progress", "narrative", "problems", "next_steps", "files")
 
     def service_data(self) -> dict:
         return {"status": self.status.data, "progress": self.progress.data, "narrative": self.narrative.data,
@@ -31,6 +32,7 @@ class ReviewForm(FlaskForm):
     comment = TextAreaField("审核意见")
     version = HiddenField()
     back = HiddenField()
+    VISIBLE = ("comment",)
 
     def service_data(self) -> dict:
         return {"decision": self.decision.data, "comment": self.comment.data, "version": self.version.data}
@@ -40,8 +42,8 @@ def apply_errors(form: FlaskForm, errors: dict) -> list[str]:
     """Put service field errors on the form's fields; returns the ones without a field."""
     general: list[str] = []
     for name, messages in errors.items():
-        field = getattr(form, name, None) if name not in ("_", "meta") else None
-        if field is not None and hasattr(field, "errors") and name != "version":
+        field = getattr(form, name, None) if name in getattr(form, "VISIBLE", ()) else None
+        if field is not None:
             field.errors = list(field.errors or []) + list(messages)
         else:
             general.extend(messages)
