@@ -1,4 +1,5 @@
 """Progress reports (进展报送): the web form, the API, bad input, conflicts, my tasks, escaping."""
+import io
 from datetime import date, datetime
 
 import pytest
@@ -62,7 +63,7 @@ def test_co_operating_unit_reports_but_cannot_claim(seeded, client, auth):
     assert task_row(seeded, task_id)["progress"] == 20
 
 
-@pytest.mark.parametrize("fields, field_error", [
+BAD_FORM_INPUT = [
     ({"progress": "150"}, "进度应在 0–100 之间"),
     ({"progress": "-1"}, "进度应在 0–100 之间"),
     ({"progress": "abc"}, "进度应为整数"),
@@ -75,17 +76,21 @@ def test_co_operating_unit_reports_but_cannot_claim(seeded, client, auth):
     ({"problems": "x" * (64 * 1024 + 1)}, "存在问题过长"),
     ({"version": ""}, "缺少版本号"),
     ({"version": "v2"}, "版本号应为整数"),
-])
-def test_bad_form_input_gives_field_errors_and_writes_nothing(seeded, client, auth, fields, field_error):
+]
+
+
+def test_bad_form_input_gives_field_errors_and_writes_nothing(seeded, client, auth):
     task_id = measure(seeded, "jtj", LEAD)
     auth.login("jtj")
     before, n = task_row(seeded, task_id), counts(seeded)
-    data = {"status": "in_progress", "progress": "40", "narrative": "正常", "version": str(before["version"])}
-    data.update(fields)
-    r = client.post(f"/tasks/{task_id}/updates", data=data, content_type="multipart/form-data")
-    html = r.get_data(as_text=True)
-    assert r.status_code == 422, html[:300]
-    assert field_error in html
+    for fields, field_error in BAD_FORM_INPUT:
+        data = {"status": "in_progress", "progress": "40", "narrative": "正常", "version": str(before["version"])}
+        data.update(fields)
+        r = client.post(f"/tasks/{task_id}/updates", data=data, content_type="multipart/form-data")
+        html = r.get_data(as_text=True)
+        assert r.status_code == 422, (fields, html[:300])
+        assert field_error in html, fields
+        assert 'is-invalid' in html or 'alert-danger' in html
     assert task_row(seeded, task_id) == before and counts(seeded) == n
 
 
@@ -162,7 +167,7 @@ def test_api_update_201_and_shape(seeded, client):
     assert body["version"] == version + 1 and body["light"] in {"red", "yellow", "green"}
 
 
-@pytest.mark.parametrize("body, field", [
+BAD_API_FIELDS = [
     ({"progress": 150}, "progress"),
     ({"progress": -1}, "progress"),
     ({"progress": "abc"}, "progress"),
@@ -174,27 +179,33 @@ def test_api_update_201_and_shape(seeded, client):
     ({"version": None}, "version"),
     ({"narrative": "长" * 30_000}, "narrative"),
     ({"narrative": ["not", "text"]}, "narrative"),
-])
-def test_api_bad_fields_are_422(seeded, client, body, field):
+    ({"status": "pending_review", "progress": 150}, "progress"),
+]
+
+
+def test_api_bad_fields_are_422(seeded, client):
     task_id = measure(seeded, "jtj", LEAD)
     headers = token_for(seeded, "jtj")
     before, n = task_row(seeded, task_id), counts(seeded)
-    data = {"status": "in_progress", "progress": 40, "narrative": "x", "version": before["version"]}
-    data.update(body)
-    if data.get("version") is None:
-        data.pop("version")
-    r = client.post(f"/api/v1/tasks/{task_id}/updates", headers=headers, json=data)
-    assert r.status_code == 422, r.get_json()
-    assert field in r.get_json()["errors"]
+    for body, field in BAD_API_FIELDS:
+        data = {"status": "in_progress", "progress": 40, "narrative": "x", "version": before["version"]}
+        data.update(body)
+        if data.get("version") is None:
+            data.pop("version")
+        r = client.post(f"/api/v1/tasks/{task_id}/updates", headers=headers, json=data)
+        assert r.status_code == 422, (body, r.get_json())
+        assert field in r.get_json()["errors"], body
     assert task_row(seeded, task_id) == before and counts(seeded) == n
 
 
-@pytest.mark.parametrize("raw", [b"{not json", b"[1, 2]", b'"text"', b"", b"null"])
-def test_api_malformed_or_non_object_json_is_422(seeded, client, raw):
+def test_api_malformed_or_non_object_json_is_422(seeded, client):
     task_id = measure(seeded, "jtj", LEAD)
     headers = dict(token_for(seeded, "jtj"), **{"Content-Type": "application/json"})
-    r = client.post(f"/api/v1/tasks/{task_id}/updates", headers=headers, data=raw)
-    assert r.status_code == 422 and r.is_json and "errors" in r.get_json()
+    n = counts(seeded)
+    for raw in (b"{not json", b"[1, 2]", b'"text"', b"", b"null", "{\"status\": \"\u00e9".encode()):
+        r = client.post(f"/api/v1/tasks/{task_id}/updates", headers=headers, data=raw)
+        assert r.status_code == 422 and r.is_json and "errors" in r.get_json(), raw
+    assert counts(seeded) == n
 
 
 def test_api_update_403_404_409(seeded, client):
@@ -316,3 +327,72 @@ def test_task_page_404_and_parent_page(seeded, client, auth):
         root = db.session.execute(select(Task).where(Task.parent_id.is_(None)).limit(1)).scalar_one()
     html = client.get(f"/tasks/{root.id}").get_data(as_text=True)
     assert "下级任务" in html and "进展报送" not in html
+
+
+# --- Constant number of SQL statements per page ------------------------------------
+
+class QueryCounter:
+    def __init__(self, app):
+        self.app, self.count = app, 0
+
+    def __enter__(self):
+        from sqlalchemy import event
+
+        with self.app.app_context():
+            self.engine = db.engine
+        event.listen(self.engine, "before_cursor_execute", self._hit)
+        return self
+
+    def _hit(self, *args, **kwargs):
+        self.count += 1
+
+    def __exit__(self, *exc):
+        from sqlalchemy import event
+
+        event.remove(self.engine, "before_cursor_execute", self._hit)
+
+
+def queries(app, client, path):
+    with QueryCounter(app) as qc:
+        assert client.get(path).status_code == 200
+    return qc.count
+
+
+def test_pages_run_a_fixed_number_of_queries(seeded, auth, client):
+    # My tasks: a unit with 8 measures and one with 70 cost the same.
+    auth.login("jtj")
+    small = queries(seeded, client, "/my-tasks")
+    auth.logout()
+    auth.login("sfj")
+    large = queries(seeded, client, "/my-tasks")
+    assert small == large
+    auth.logout()
+    # Task page: one report, review and file cost the same as many.
+    quiet, busy = measure(seeded, "jtj", LEAD), measure(seeded, "scjgj", LEAD, not_of="jtj")
+    auth.login("admin")
+
+    def activity(rounds):
+        for i in range(rounds):
+            files = {"files": [(io.BytesIO(b"%PDF-1.4 " + bytes([65 + i])), f"f{i}.pdf")]}
+            r = report(client, busy, task_row(seeded, busy)["version"], progress=str(10 + i), **files)
+            assert r.status_code == 302
+        set_task(seeded, busy, status="pending_review")
+        r = client.post(f"/review/{busy}", data={"decision": "return", "comment": "补充",
+                                                 "version": task_row(seeded, busy)["version"]})
+        assert r.status_code == 302
+
+    activity(1)
+    before = queries(seeded, client, f"/tasks/{busy}")
+    activity(4)
+    assert queries(seeded, client, f"/tasks/{busy}") == before
+    # Review list: one claim or five.
+    set_task(seeded, quiet, status="pending_review")
+    one = queries(seeded, client, "/review")
+    from tracker.models import Task
+
+    with seeded.app_context():
+        more = db.session.execute(select(Task.id).where(Task.is_leaf.is_(True), Task.status == "not_started")
+                                  .order_by(Task.id.desc()).limit(4)).scalars().all()
+    for task_id in more:
+        set_task(seeded, task_id, status="pending_review")
+    assert queries(seeded, client, "/review") == one
