@@ -57,6 +57,8 @@ def _task_page(task_id: int, form: ProgressForm | None = None, review_form: Revi
         form = ProgressForm(formdata=None, status=task.status, progress=str(task.progress), version=task.version)
     if review_form is None and user.is_supervisor and task.is_leaf and task.status in (PENDING_REVIEW, DONE):
         review_form = ReviewForm(formdata=None, version=task.version, back="task")
+    if form is not None and not can_claim(user, task):
+        form.status.choices = [c for c in form.status.choices if c.value != PENDING_REVIEW]
     history = task_history(task) if task.is_leaf else []
     return render_template(
         "tasks/detail.html", task=task, state=state, chain=ancestors(task), children=children,
