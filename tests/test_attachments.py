@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from tests.workflow import LEAD, counts, measure, report, task_row
+from tests.workflow import LEAD, counts, measure, task_row
 from tracker.extensions import db
 from tracker.models import Attachment
 from tracker.services.attachments import check_file, clean_filename

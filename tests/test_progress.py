@@ -396,3 +396,28 @@ def test_pages_run_a_fixed_number_of_queries(seeded, auth, client):
     for task_id in more:
         set_task(seeded, task_id, status="pending_review")
     assert queries(seeded, client, "/review") == one
+
+
+def test_co_unit_form_offers_no_claim(seeded, client, auth):
+    co, lead = measure(seeded, "jtj", CO), measure(seeded, "jtj", LEAD)
+    auth.login("jtj")
+    assert 'value="pending_review"' not in client.get(f"/tasks/{co}").get_data(as_text=True)
+    assert 'value="pending_review"' in client.get(f"/tasks/{lead}").get_data(as_text=True)
+
+
+def test_record_update_service_checks_version_atomically(seeded):
+    """The guarded UPDATE refuses a save whose version was bumped after the task was loaded."""
+    from tracker.models import Task
+    from tracker.services.errors import Conflict
+    from tracker.services.progress import bump_version
+
+    task_id = measure(seeded, "jtj", LEAD)
+    with seeded.app_context():
+        task = db.session.get(Task, task_id)
+        version = task.version
+        # Another transaction saves in between (simulated with a direct UPDATE).
+        with db.engine.begin() as conn:
+            conn.exec_driver_sql("UPDATE tasks SET version = version + 1 WHERE id = %d" % task_id)
+        with pytest.raises(Conflict) as exc:
+            bump_version(task, version)
+        assert exc.value.changes["version"] == version + 1
