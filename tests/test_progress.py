@@ -421,3 +421,23 @@ def test_record_update_service_checks_version_atomically(seeded):
         with pytest.raises(Conflict) as exc:
             bump_version(task, version)
         assert exc.value.changes["version"] == version + 1
+
+
+def test_writes_cannot_backdate_outside_tests(tmp_path, monkeypatch):
+    """``?today=`` replays a day for reading; outside TESTING a report records the real date."""
+    from tests.conftest import make_app
+    from tracker.services.clock import local_today
+    from tracker.services.seed import seed
+
+    app = make_app(tmp_path, monkeypatch, TESTING=False)
+    with app.app_context():
+        seed()
+    client = app.test_client()
+    client.post("/login", data={"username": "jtj", "password": "demo1234"})
+    task_id = measure(app, "jtj", LEAD)
+    r = report(client, task_id, task_row(app, task_id)["version"], status="pending_review", query="?today=2020-01-01")
+    assert r.status_code == 302
+    with app.app_context():
+        real = local_today(app.config["TIMEZONE"])
+    row = task_row(app, task_id)
+    assert row["claimed_on"] == real and row["period"] == f"{real.year:04d}-{real.month:02d}"

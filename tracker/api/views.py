@@ -8,7 +8,7 @@ from ..extensions import csrf
 from ..models import Unit
 from ..services.errors import Conflict, Invalid
 from ..services.tasks import filter_view, get_plan, list_plans, load_plan_view, parse_filter, task_dict
-from ..web import actor, light_rules, request_today
+from ..web import actor, light_rules, request_today, write_today
 from . import bp
 
 
@@ -107,7 +107,7 @@ def task_updates(task_id: int):
     from ..services.tasks import get_task_for
 
     get_task_for(actor(), task_id)  # 404 / 403 before looking at the body
-    task = record_update(task_id, actor(), _json_body(), request_today())
+    task = record_update(task_id, actor(), _json_body(), write_today())
     return _task_answer(task, 201)
 
 
@@ -119,7 +119,7 @@ def task_review(task_id: int):
     get_task_for(actor(), task_id)
     if not actor().is_supervisor:
         return error_response(403, "只有督办人员可以审核")
-    task = review_task(task_id, actor(), _json_body(), request_today())
+    task = review_task(task_id, actor(), _json_body(), write_today())
     return _task_answer(task, 201)
 
 

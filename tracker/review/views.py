@@ -7,7 +7,7 @@ from ..services.errors import Conflict, Invalid
 from ..services.review import APPROVE, RETURN, parse_review, pending_claims, review_task
 from ..tasks.forms import ReviewForm, apply_errors
 from ..tasks.views import _task_page
-from ..web import actor, request_today
+from ..web import actor, request_today, write_today
 from . import bp
 
 MESSAGES = {APPROVE: "已审核通过，该举措已销号。", RETURN: "已退回，责任单位将在任务页面看到审核意见。"}
@@ -27,7 +27,7 @@ def decide(task_id: int):
     form.validate()  # CSRF is checked app-wide; values are validated by the service
     try:
         inp = parse_review(form.service_data(), version_required=True)
-        review_task(task_id, actor(), inp, request_today())
+        review_task(task_id, actor(), inp, write_today())
     except Invalid as exc:
         general = apply_errors(form, exc.errors)
         return _task_page(task_id, review_form=form, errors=general, status=422)

@@ -16,7 +16,7 @@ from ..services.progress import (
 )
 from ..services.tasks import ancestors, get_task_for, unit_role
 from ..status import DONE, PENDING_REVIEW
-from ..web import actor, light_rules, request_today
+from ..web import actor, light_rules, request_today, write_today
 from . import bp
 from .forms import ProgressForm, ReviewForm, apply_errors
 
@@ -79,7 +79,7 @@ def report(task_id: int):
     form.validate()  # CSRF is checked app-wide; values are validated by the service
     files = [f for f in request.files.getlist("files") if f and f.filename]
     try:
-        record_update(task_id, actor(), form.service_data(), request_today(), files)
+        record_update(task_id, actor(), form.service_data(), write_today(), files)
     except Invalid as exc:
         general = apply_errors(form, exc.errors)
         return _task_page(task_id, form, errors=general, status=422)
