@@ -162,3 +162,15 @@ def test_too_large_request_is_a_clear_413(tmp_path, monkeypatch):
     task_id = measure(app, "jtj", LEAD)
     r = upload(client, app, task_id, [("big.pdf", PDF + b"0" * 100_000)])
     assert r.status_code == 413 and "每个佐证材料不超过 20 MB" in r.get_data(as_text=True)
+
+
+def test_good_file_with_bad_fields_is_not_kept(seeded, client, auth):
+    task_id = measure(seeded, "jtj", LEAD)
+    auth.login("jtj")
+    n = counts(seeded)
+    r = upload(client, seeded, task_id, [("a.pdf", PDF)], progress="150")
+    html = r.get_data(as_text=True)
+    assert r.status_code == 422 and "进度应在 0–100 之间" in html and "请修正后重新选择文件" in html
+    assert counts(seeded) == n
+    folder = Path(seeded.config["UPLOAD_FOLDER"])
+    assert not folder.exists() or not any(folder.iterdir())

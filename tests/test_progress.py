@@ -282,10 +282,12 @@ def test_markup_is_escaped_on_task_page_my_tasks_and_ledger(seeded, client, auth
         html = client.get(path).get_data(as_text=True)
         assert XSS not in html, path
         assert escaped in html, path
-    # The reviewer's comment is escaped too.
+    # The review list and the reviewer's comment are escaped too.
     set_task(seeded, task_id, status="pending_review")
     auth.logout()
     auth.login("dubanke")
+    html = client.get("/review").get_data(as_text=True)
+    assert XSS not in html and "&lt;script&gt;" in html
     assert client.post(f"/review/{task_id}", data={"decision": "return", "comment": XSS,
                                                    "version": task_row(seeded, task_id)["version"]}).status_code == 302
     auth.logout()

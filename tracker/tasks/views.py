@@ -82,6 +82,8 @@ def report(task_id: int):
         record_update(task_id, actor(), form.service_data(), write_today(), files)
     except Invalid as exc:
         general = apply_errors(form, exc.errors)
+        if files and "files" not in exc.errors:
+            general.append("所选佐证材料尚未保存，请修正后重新选择文件。")
         return _task_page(task_id, form, errors=general, status=422)
     except Conflict as exc:
         # Keep what the user typed; the form now carries the current version, so a
