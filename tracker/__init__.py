@@ -112,10 +112,14 @@ def register_blueprints(app: Flask) -> None:
     from .auth import bp as auth_bp
     from .dashboard import bp as dashboard_bp
     from .ledger import bp as ledger_bp
+    from .review import bp as review_bp
+    from .tasks import bp as tasks_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(dashboard_bp)
     app.register_blueprint(ledger_bp)
+    app.register_blueprint(tasks_bp)
+    app.register_blueprint(review_bp)
     app.register_blueprint(api_bp, url_prefix="/api/v1")
     csrf.exempt(api_bp)
 

@@ -37,6 +37,9 @@ class Config:
     UPLOAD_FOLDER = os.environ.get("TRACKER_UPLOAD_FOLDER", "uploads")
     MAX_UPLOAD_BYTES = _int("TRACKER_MAX_UPLOAD_BYTES", 20 * 1024 * 1024)
     MAX_CONTENT_LENGTH = _int("TRACKER_MAX_CONTENT_LENGTH", 60 * 1024 * 1024)
+    # Text fields of a form in memory (Werkzeug's default is 500 KB): large enough that an
+    # over-long narrative reaches the validation and gets a field error instead of a 413.
+    MAX_FORM_MEMORY_SIZE = _int("TRACKER_MAX_FORM_MEMORY_SIZE", 4 * 1024 * 1024)
 
     # Mail (SPEC 2.4). No MAIL_SERVER: .eml files in instance/outbox-mail.
     MAIL_SERVER = os.environ.get("MAIL_SERVER", "")

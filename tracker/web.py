@@ -34,3 +34,14 @@ def light_rules() -> LightRules:
 def actor():
     """The logged-in user as a plain model object (not the proxy)."""
     return current_user._get_current_object()
+
+
+def write_today() -> date:
+    """The date recorded by a change (report period, claim and completion dates).
+
+    Reads may replay a day with ``?today=``; a change may not backdate itself, so
+    the override is honoured for writes only in tests (``TESTING``).
+    """
+    if current_app.config.get("TESTING"):
+        return request_today()
+    return app_today()

@@ -6,9 +6,9 @@ from flask_login import current_user
 from ..errors import error_response
 from ..extensions import csrf
 from ..models import Unit
-from ..services.errors import Invalid
+from ..services.errors import Conflict, Invalid
 from ..services.tasks import filter_view, get_plan, list_plans, load_plan_view, parse_filter, task_dict
-from ..web import actor, light_rules, request_today
+from ..web import actor, light_rules, request_today, write_today
 from . import bp
 
 
@@ -81,3 +81,53 @@ def tasks():
 @bp.get("/overdue")
 def overdue():
     return jsonify(_tasks_for_request(only_overdue=True))
+
+
+# --- Writes: progress reports and reviews (same services as the web forms) --------
+
+def _json_body() -> dict:
+    """The request's JSON object; Invalid (422) for a malformed or non-object body."""
+    data = request.get_json(silent=True, force=True)
+    if data is None:
+        raise Invalid({"_": ["请求体应为合法的 JSON（Content-Type: application/json）"]})
+    if not isinstance(data, dict):
+        raise Invalid({"_": ["请求体应为 JSON 对象，例如 {\"status\": \"in_progress\", …}"]})
+    return data
+
+
+def _task_answer(task, status: int):
+    from ..lights import leaf_state
+
+    return jsonify(task_dict(task, leaf_state(task, request_today(), light_rules()))), status
+
+
+@bp.post("/tasks/<int:task_id>/updates")
+def task_updates(task_id: int):
+    from ..services.progress import record_update
+    from ..services.tasks import get_task_for
+
+    get_task_for(actor(), task_id)  # 404 / 403 before looking at the body
+    task = record_update(task_id, actor(), _json_body(), write_today())
+    return _task_answer(task, 201)
+
+
+@bp.post("/tasks/<int:task_id>/review")
+def task_review(task_id: int):
+    from ..services.review import review_task
+    from ..services.tasks import get_task_for
+
+    get_task_for(actor(), task_id)
+    if not actor().is_supervisor:
+        return error_response(403, "只有督办人员可以审核")
+    task = review_task(task_id, actor(), _json_body(), write_today())
+    return _task_answer(task, 201)
+
+
+@bp.errorhandler(Conflict)
+def _conflict(exc: Conflict):
+    from ..extensions import db
+
+    db.session.rollback()
+    body = {"error": exc.message, "status": 409, "current": exc.changes,
+            "version": exc.changes.get("version")}
+    return jsonify(body), 409

@@ -1,0 +1,112 @@
+from __future__ import annotations
+
+from flask import abort, current_app, flash, redirect, render_template, request, send_file, url_for
+
+from ..lights import leaf_state
+from ..services.attachments import attachment_path, get_attachment_for
+from ..services.errors import Conflict, Invalid
+from ..services.progress import (
+    QUICK_FILTERS,
+    can_claim,
+    can_report,
+    my_tasks,
+    parse_quick,
+    record_update,
+    task_history,
+)
+from ..services.tasks import ancestors, get_task_for, unit_role
+from ..status import DONE, PENDING_REVIEW
+from ..web import actor, light_rules, request_today, write_today
+from . import bp
+from .forms import ProgressForm, ReviewForm, apply_errors
+
+
+@bp.route("/my-tasks")
+def mine():
+    user = actor()
+    if user.role != "unit":
+        return redirect(url_for("ledger.index"))
+    if not user.unit_id:
+        abort(403)
+    today = request_today()
+    rules = light_rules()
+    quick = parse_quick(request.args.get("filter", ""))
+    groups = my_tasks(user, today, rules, quick)
+    return render_template("tasks/mine.html", groups=groups, today=today, quick=quick,
+                           quick_filters=QUICK_FILTERS, rules=rules)
+
+
+def _task_page(task_id: int, form: ProgressForm | None = None, review_form: ReviewForm | None = None,
+               *, errors: list[str] | None = None, conflict: Conflict | None = None, status: int = 200):
+    user = actor()
+    today = request_today()
+    task = get_task_for(user, task_id)
+    state = leaf_state(task, today, light_rules()) if task.is_leaf else None
+    children = []
+    if not task.is_leaf:
+        from ..services.tasks import load_plan_view
+
+        view = load_plan_view(task.plan, user, today, light_rules())
+        state = view.states[task.id]
+        children = [(c, view.states[c.id]) for c in view.tasks if c.parent_id == task.id and c.id in view.visible]
+    reportable = task.is_leaf and task.status not in (DONE, PENDING_REVIEW) and can_report(user, task)
+    if form is not None and not reportable:
+        # The measure can no longer take a report (claimed, done): show the errors on top.
+        errors = list(errors or []) + [m for f in form for m in (f.errors or ()) if isinstance(m, str)]
+    if form is None and reportable:
+        form = ProgressForm(formdata=None, status=task.status, progress=str(task.progress), version=task.version)
+    if review_form is None and user.is_supervisor and task.is_leaf and task.status in (PENDING_REVIEW, DONE):
+        review_form = ReviewForm(formdata=None, version=task.version, back="task")
+    if form is not None and not can_claim(user, task):
+        form.status.choices = [c for c in form.status.choices if c.value != PENDING_REVIEW]
+    history = task_history(task) if task.is_leaf else []
+    return render_template(
+        "tasks/detail.html", task=task, state=state, chain=ancestors(task), children=children,
+        history=history, form=form if reportable else None, review_form=review_form,
+        may_claim=can_claim(user, task), my_role=unit_role(task, user.unit_id) if user.role == "unit" else None,
+        errors=errors or [], conflict=conflict, today=today,
+    ), status
+
+
+@bp.route("/tasks/<int:task_id>")
+def detail(task_id: int):
+    return _task_page(task_id)
+
+
+@bp.post("/tasks/<int:task_id>/updates")
+def report(task_id: int):
+    form = ProgressForm()
+    form.validate()  # CSRF is checked app-wide; values are validated by the service
+    files = [f for f in request.files.getlist("files") if f and f.filename]
+    try:
+        record_update(task_id, actor(), form.service_data(), write_today(), files)
+    except Invalid as exc:
+        general = apply_errors(form, exc.errors)
+        if files and "files" not in exc.errors:
+            general.append("所选佐证材料尚未保存，请修正后重新选择文件。")
+        return _task_page(task_id, form, errors=general, status=422)
+    except Conflict as exc:
+        # Keep what the user typed; the form now carries the current version, so a
+        # second submit (after reading what changed) is a deliberate decision.
+        form.version.data = str(exc.changes.get("version", ""))
+        return _task_page(task_id, form, conflict=exc, status=409)
+    flash("进展已报送。" if form.status.data != PENDING_REVIEW else "已申请销号，等待区司法局审核。", "success")
+    return redirect(url_for("tasks.detail", task_id=task_id))
+
+
+@bp.route("/attachments/<int:attachment_id>")
+def attachment(attachment_id: int):
+    att = get_attachment_for(actor(), attachment_id)
+    path = attachment_path(att)
+    return send_file(path, mimetype=att.content_type, as_attachment=True, download_name=att.original_name,
+                     max_age=0, etag=att.sha256)
+
+
+@bp.errorhandler(413)
+def _too_large(_exc):
+    from ..errors import error_response
+
+    limit = current_app.config.get("MAX_UPLOAD_BYTES", 20 * 1024 * 1024) // (1024 * 1024)
+    total = (current_app.config.get("MAX_CONTENT_LENGTH") or 0) // (1024 * 1024)
+    return error_response(413, f"提交的内容过大：每个佐证材料不超过 {limit} MB，一次提交合计不超过 {total} MB，"
+                               f"每段文字不超过 64 KB。请返回上一页减少附件后重新提交。")
