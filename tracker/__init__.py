@@ -107,6 +107,11 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(dashboard_bp)
     app.register_blueprint(ledger_bp)
     app.register_blueprint(api_bp, url_prefix="/api/v1")
+    from .bureau import bp as bureau_bp
+    from .outbox import bp as outbox_bp
+
+    app.register_blueprint(bureau_bp)
+    app.register_blueprint(outbox_bp)
     csrf.exempt(api_bp)
 
 
