@@ -22,6 +22,7 @@ class SMTPTransport:
         self.use_tls, self.use_ssl = use_tls, use_ssl
         self.username, self.password = username, password
         self.timeout = timeout
+        self._conn: smtplib.SMTP | None = None
 
     def _connect(self) -> smtplib.SMTP:
         if self.use_ssl:
@@ -32,38 +33,55 @@ class SMTPTransport:
         return conn
 
     def send(self, msg: EmailMessage, recipients: list[str]) -> str:
-        """Send one message; returns a note (e.g. partially refused recipients) or raises DeliveryError."""
-        conn = None
+        """Send one message; returns a note (e.g. partially refused recipients) or raises DeliveryError.
+
+        The connection is kept open for the next message of the same delivery run
+        (``close()`` ends it); after any error it is dropped and reopened next time.
+        """
         try:
-            conn = self._connect()
-            if self.username:
-                conn.login(self.username, self.password)
-            refused = conn.send_message(msg, to_addrs=recipients)
-            try:
-                conn.quit()
-            except (smtplib.SMTPException, OSError):
-                pass  # the message was accepted; a failed QUIT does not matter
-            conn = None
+            if self._conn is None:
+                self._conn = self._connect()
+                if self.username:
+                    self._conn.login(self.username, self.password)
+            refused = self._conn.send_message(msg, to_addrs=recipients)
         except smtplib.SMTPRecipientsRefused as exc:
+            self._drop()
             raise DeliveryError(f"收件人被拒绝：{_describe_refused(exc.recipients)}") from None
         except smtplib.SMTPResponseException as exc:
+            self._drop()
             text = exc.smtp_error.decode("utf-8", "replace") if isinstance(exc.smtp_error, bytes) else str(exc.smtp_error)
             raise DeliveryError(f"SMTP 服务器拒绝：{exc.smtp_code} {text}".strip()) from None
         except smtplib.SMTPServerDisconnected as exc:
+            self._drop()
+            if "timed out" in str(exc):
+                raise DeliveryError(f"SMTP 服务器响应超时（{self.host}:{self.port}）") from None
             raise DeliveryError(f"SMTP 连接中断：{exc or '服务器断开连接'}") from None
         except (socket.timeout, TimeoutError):
+            self._drop()
             raise DeliveryError(f"连接 SMTP 服务器超时（{self.host}:{self.port}）") from None
         except ConnectionRefusedError:
+            self._drop()
             raise DeliveryError(f"无法连接 SMTP 服务器（{self.host}:{self.port}，连接被拒绝）") from None
         except (smtplib.SMTPException, OSError) as exc:
+            self._drop()
             raise DeliveryError(f"SMTP 发送失败：{type(exc).__name__}: {exc}") from None
-        finally:
-            if conn is not None:
-                try:
-                    conn.close()
-                except OSError:
-                    pass
         return f"部分收件人被拒绝：{_describe_refused(refused)}" if refused else ""
+
+    def _drop(self) -> None:
+        if self._conn is not None:
+            try:
+                self._conn.close()
+            except OSError:
+                pass
+        self._conn = None
+
+    def close(self) -> None:
+        if self._conn is not None:
+            try:
+                self._conn.quit()
+            except (smtplib.SMTPException, OSError):
+                pass
+        self._drop()
 
 
 def _describe_refused(recipients: dict) -> str:

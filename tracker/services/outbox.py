@@ -94,8 +94,31 @@ def _due_condition(now: datetime):
     )
 
 
-def deliver_queued(now: datetime, *, limit: Optional[int] = None, transport=None) -> DeliveryResult:
-    """Deliver every due queued email. ``now`` (naive UTC) drives leases and backoff."""
+def claim(ids: list[int], now: datetime, lease: timedelta) -> list[int]:
+    """Claim due rows among ``ids`` for this process; returns the ids it got (one commit).
+
+    The conditional UPDATE is the lock: of two processes claiming the same row,
+    only one sees it still due and changes it.
+    """
+    if not ids:
+        return []
+    claimed = list(db.session.execute(
+        update(Notification)
+        .where(Notification.id.in_(ids), _due_condition(now))
+        .values(state=SENDING, next_attempt_at=now + lease)
+        .returning(Notification.id)
+        .execution_options(synchronize_session=False)
+    ).scalars())
+    db.session.commit()
+    return sorted(claimed)
+
+
+def deliver_queued(now: datetime, *, limit: Optional[int] = None, transport=None, chunk: int = 20) -> DeliveryResult:
+    """Deliver every due queued email. ``now`` (naive UTC) drives leases and backoff.
+
+    Rows are claimed in small chunks (so a slow SMTP server cannot outlive the
+    lease of a big claim) and each result is committed right after its send.
+    """
     config = current_app.config
     transport = transport or transport_from_config(config)
     sender = config.get("MAIL_DEFAULT_SENDER") or "tracker@localhost"
@@ -109,57 +132,61 @@ def deliver_queued(now: datetime, *, limit: Optional[int] = None, transport=None
         select(Notification.id).where(_due_condition(now)).order_by(Notification.id).limit(limit)
     ).scalars())
     db.session.commit()  # end the read so the claims below see other processes' commits
-    for notification_id in ids:
-        claimed = db.session.execute(
-            update(Notification)
-            .where(Notification.id == notification_id, _due_condition(now))
-            .values(state=SENDING, next_attempt_at=now + lease)
-            .execution_options(synchronize_session=False)
-        ).rowcount
-        db.session.commit()
-        if claimed != 1:
-            result.skipped += 1
-            continue
-        row = db.session.get(Notification, notification_id, populate_existing=True)
-        recipients = split_addresses(row.recipients)
-        error, note = "", ""
-        if not recipients:
-            error = "没有收件人地址"
-        else:
-            try:
-                note = transport.send(build_message(row, sender), recipients) or ""
-            except DeliveryError as exc:
-                error = str(exc)
-            except Exception as exc:  # never lose the row on an unexpected error
-                log.exception("unexpected error delivering notification %s", notification_id)
-                error = f"{type(exc).__name__}: {exc}"
-        attempts = (row.attempts or 0) + 1
-        if not error:
-            values = {"state": SENT, "attempts": attempts, "sent_at": now, "next_attempt_at": None,
-                      "last_error": note if getattr(transport, "name", "") == "smtp" else ""}
-            result.sent += 1
-            if getattr(transport, "name", "") == "file":
-                log.info("mail written to %s (%s)", note, row.subject)
-        elif attempts >= max_attempts:
-            values = {"state": FAILED, "attempts": attempts, "last_error": error[:2000], "next_attempt_at": None}
-            result.failed += 1
-            result.errors.append(f"{row.subject}：{error}")
-            log.error("mail %s failed for good after %d attempts: %s", row.dedupe_key, attempts, error)
-        else:
-            values = {"state": QUEUED, "attempts": attempts, "last_error": error[:2000],
-                      "next_attempt_at": now + backoff(attempts, base)}
-            result.retrying += 1
-            result.errors.append(f"{row.subject}：{error}")
-            log.warning("mail %s attempt %d failed: %s", row.dedupe_key, attempts, error)
-        # Only the process holding the claim may finish it.
-        db.session.execute(
-            update(Notification)
-            .where(Notification.id == notification_id, Notification.state == SENDING)
-            .values(**values)
-            .execution_options(synchronize_session=False)
-        )
-        db.session.commit()
+    try:
+        for offset in range(0, len(ids), chunk):
+            wanted = ids[offset:offset + chunk]
+            mine = claim(wanted, now, lease)
+            result.skipped += len(wanted) - len(mine)
+            for notification_id in mine:
+                _deliver_one(notification_id, transport, sender, now, max_attempts, base, result)
+    finally:
+        close = getattr(transport, "close", None)
+        if close is not None:
+            close()
     return result
+
+
+def _deliver_one(notification_id: int, transport, sender: str, now: datetime, max_attempts: int, base: int,
+                 result: DeliveryResult) -> None:
+    row = db.session.get(Notification, notification_id, populate_existing=True)
+    recipients = split_addresses(row.recipients)
+    error, note = "", ""
+    if not recipients:
+        error = "没有收件人地址"
+    else:
+        try:
+            note = transport.send(build_message(row, sender), recipients) or ""
+        except DeliveryError as exc:
+            error = str(exc)
+        except Exception as exc:  # never lose the row on an unexpected error
+            log.exception("unexpected error delivering notification %s", notification_id)
+            error = f"{type(exc).__name__}: {exc}"
+    attempts = (row.attempts or 0) + 1
+    if not error:
+        values = {"state": SENT, "attempts": attempts, "sent_at": now, "next_attempt_at": None,
+                  "last_error": note if getattr(transport, "name", "") == "smtp" else ""}
+        result.sent += 1
+        if getattr(transport, "name", "") == "file":
+            log.info("mail written to %s (%s)", note, row.subject)
+    elif attempts >= max_attempts:
+        values = {"state": FAILED, "attempts": attempts, "last_error": error[:2000], "next_attempt_at": None}
+        result.failed += 1
+        result.errors.append(f"{row.subject}：{error}")
+        log.error("mail %s failed for good after %d attempts: %s", row.dedupe_key, attempts, error)
+    else:
+        values = {"state": QUEUED, "attempts": attempts, "last_error": error[:2000],
+                  "next_attempt_at": now + backoff(attempts, base)}
+        result.retrying += 1
+        result.errors.append(f"{row.subject}：{error}")
+        log.warning("mail %s attempt %d failed: %s", row.dedupe_key, attempts, error)
+    # Only the holder of the claim finishes it.
+    db.session.execute(
+        update(Notification)
+        .where(Notification.id == notification_id, Notification.state == SENDING)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
 
 
 # --- the outbox page -----------------------------------------------------------------------------
