@@ -28,7 +28,12 @@ def test_chinese_working_days():
     assert covered_days(date(2024, 10, 1), False) == [date(2024, 10, 1)]
 
 
-def test_unknown_year_falls_back_to_monday_to_friday(caplog):
+def test_unknown_year_falls_back_to_monday_to_friday(caplog, monkeypatch):
+    from tracker.services import workdays
+
+    monkeypatch.setattr(workdays, "_warned", set())
+    # Alembic's logging setup (init-db in other tests) may have disabled existing loggers.
+    monkeypatch.setattr(logging.getLogger("tracker.services.workdays"), "disabled", False)
     with caplog.at_level(logging.WARNING, logger="tracker.services.workdays"):
         assert not is_workday(date(2035, 1, 6))  # Saturday
         assert is_workday(date(2035, 1, 8))  # Monday

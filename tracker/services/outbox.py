@@ -53,7 +53,7 @@ def enqueue(*, dedupe_key: str, recipients: list[str], subject: str, body_text: 
 
     Runs in the caller's transaction; the caller commits.
     """
-    result = db.session.execute(_insert({
+    inserted = db.session.execute(_insert({
         "dedupe_key": dedupe_key[:200],
         "kind": kind,
         "unit_id": unit_id,
@@ -65,8 +65,9 @@ def enqueue(*, dedupe_key: str, recipients: list[str], subject: str, body_text: 
         "attempts": 0,
         "last_error": "",
         "created_at": utcnow(),
-    }))
-    return result.rowcount == 1
+    }).returning(Notification.id)).scalar_one_or_none()
+    # RETURNING, not rowcount: the ORM-enabled insert does not report rowcount on every driver.
+    return inserted is not None
 
 
 @dataclass
