@@ -204,3 +204,28 @@ def test_outbox_filters(seeded, client, auth):
     detail = client.get(f"/outbox/{n_id}")
     assert detail.status_code == 200 and "bureau:digest:2024-07-01" in detail.text
     assert client.get("/outbox/999999").status_code == 404
+
+
+def test_lists_run_a_fixed_number_of_queries(seeded, client, auth):
+    from sqlalchemy import event
+
+    auth.login("dubanke")
+    with seeded.app_context():
+        engine = db.engine
+    counts = []
+
+    def count(*_args):
+        counts[-1] += 1
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        result = {}
+        for url in ("/overdue?today=2024-01-15", "/overdue?today=2025-12-31",
+                    "/missing?period=2024-06&today=2024-06-30", "/missing?period=2025-12&today=2025-12-31"):
+            counts.append(0)
+            assert client.get(url).status_code == 200
+            result[url] = counts[-1]
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert result["/overdue?today=2024-01-15"] == result["/overdue?today=2025-12-31"], result
+    assert result["/missing?period=2024-06&today=2024-06-30"] == result["/missing?period=2025-12&today=2025-12-31"]
