@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Response, flash, redirect, render_template, request, url_for
+from flask import Response, current_app, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 
 from ..auth.access import roles_required
@@ -100,8 +100,6 @@ def missing():
         unit_id = int(unit_arg)
     groups = missing_reports(period, unit_id)
     current = report_period(today)
-    from flask import current_app
-
     due_day = int(current_app.config.get("REPORT_DUE_DAY", 25))
     not_yet_due = period == current and today.day <= due_day
     return render_template("bureau/missing.html", groups=groups, period=period, units=_units(), unit_id=unit_id,
