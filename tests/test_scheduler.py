@@ -3,7 +3,7 @@ import logging
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from tests.conftest import make_app
 from tracker.extensions import db
