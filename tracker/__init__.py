@@ -121,6 +121,11 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(tasks_bp)
     app.register_blueprint(review_bp)
     app.register_blueprint(api_bp, url_prefix="/api/v1")
+    from .bureau import bp as bureau_bp
+    from .outbox import bp as outbox_bp
+
+    app.register_blueprint(bureau_bp)
+    app.register_blueprint(outbox_bp)
     csrf.exempt(api_bp)
 
     from .account import bp as account_bp

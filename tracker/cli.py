@@ -136,6 +136,78 @@ def create_token_command(username: str) -> None:
 COMMANDS = [init_db_command, seed_command, create_user_command, create_token_command]
 
 
+# --- scheduler: overdue flags, reminders, the scheduler process ----------------------------------
+
+@click.command("check-overdue")
+@click.option("--today", "today_text", default=None, help="统计日期 YYYY-MM-DD（默认今天）")
+@with_appcontext
+def check_overdue_command(today_text: str | None) -> None:
+    """Flag measures that became overdue and clear finished ones."""
+    from .services.overdue import check_overdue
+
+    today = parse_today(today_text)
+    try:
+        result = check_overdue(today)
+    except Exception as exc:
+        db.session.rollback()
+        raise CommandError(f"逾期检查失败：{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
+    click.echo(f"{today.isoformat()} 逾期检查：{result}")
+
+
+@click.command("send-reminders")
+@click.option("--today", "today_text", default=None, help="提醒日期 YYYY-MM-DD（默认今天）")
+@click.option("--no-deliver", is_flag=True, help="只写入发件箱，不投递")
+@with_appcontext
+def send_reminders_command(today_text: str | None, no_deliver: bool) -> None:
+    """Build the day's reminder emails and digest into the outbox, then deliver queued mail."""
+    from .models import utcnow
+    from .services.reminders import send_reminders
+
+    today = parse_today(today_text)
+    try:
+        result = send_reminders(today, utcnow(), deliver=not no_deliver)
+    except Exception as exc:
+        db.session.rollback()
+        raise CommandError(f"发送提醒失败：{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
+    click.echo(str(result))
+    if result.delivery is not None:
+        for line in result.delivery.errors[:20]:
+            click.echo(f"  - {line}", err=True)
+    if result.errors:
+        for line in result.errors:
+            click.echo(f"  - {line}", err=True)
+        raise CommandError(f"{len(result.errors)} 封邮件未能生成，详见上方说明")
+
+
+@click.command("run-scheduler")
+@click.option("--no-catch-up", is_flag=True, help="启动时不补跑错过的日期")
+@with_appcontext
+def run_scheduler_command(no_catch_up: bool) -> None:
+    """Run the scheduler process (daily sweep and mail retries) until Ctrl-C."""
+    import logging
+
+    from .scheduler import build_scheduler, catch_up_job
+
+    app = current_app._get_current_object()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        scheduler = build_scheduler(app)
+    except ValueError as exc:
+        raise CommandError(str(exc)) from None
+    if not no_catch_up:
+        catch_up_job(app)
+    click.echo(f"调度器已启动：每日 {app.config.get('SCHEDULER_TIME')}（{app.config['TIMEZONE']}）执行逾期检查与提醒，"
+               f"每 {app.config.get('SCHEDULER_DELIVERY_MINUTES')} 分钟重试投递。按 Ctrl-C 停止。")
+    try:
+        scheduler.start()
+    except (KeyboardInterrupt, SystemExit):
+        pass
+    click.echo("调度器已停止。")
+
+
+COMMANDS += [check_overdue_command, send_reminders_command, run_scheduler_command]
+
+
 def register(app: Flask) -> None:
     for command in COMMANDS:
         app.cli.add_command(command)

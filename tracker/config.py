@@ -52,6 +52,21 @@ class Config:
     MAIL_TIMEOUT = _int("MAIL_TIMEOUT", 10)
     BUREAU_EMAILS = os.environ.get("TRACKER_BUREAU_EMAILS", "")
     BASE_URL = os.environ.get("TRACKER_BASE_URL", "http://127.0.0.1:5000")
+    MAIL_FILE_FOLDER = os.environ.get("MAIL_FILE_FOLDER", "outbox-mail")
+    MAIL_MAX_ATTEMPTS = _int("MAIL_MAX_ATTEMPTS", 5)
+    MAIL_RETRY_SECONDS = _int("MAIL_RETRY_SECONDS", 300)  # first retry; doubles each attempt
+    MAIL_LEASE_SECONDS = _int("MAIL_LEASE_SECONDS", 600)  # a 'sending' claim older than this is retried
+    MAIL_BATCH_SIZE = _int("MAIL_BATCH_SIZE", 200)
+
+    # Reminders (SPEC 2.4) and the scheduler process.
+    DUE_SOON_DAYS = os.environ.get("TRACKER_DUE_SOON_DAYS", "15,7,1")
+    OVERDUE_REPEAT_DAYS = _int("TRACKER_OVERDUE_REPEAT_DAYS", 7)
+    ESCALATION_DAYS = _int("TRACKER_ESCALATION_DAYS", 30)
+    REMIND_CO_UNITS = _bool("TRACKER_REMIND_CO_UNITS")  # report reminders to co-operating units too
+    WORKDAYS_ONLY = _bool("TRACKER_WORKDAYS_ONLY")
+    SCHEDULER_TIME = os.environ.get("TRACKER_SCHEDULER_TIME", "08:30")
+    SCHEDULER_CATCHUP_DAYS = _int("TRACKER_SCHEDULER_CATCHUP_DAYS", 31)
+    SCHEDULER_DELIVERY_MINUTES = _int("TRACKER_SCHEDULER_DELIVERY_MINUTES", 5)
 
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"

@@ -1,0 +1,305 @@
+"""The bureau's lists (SPEC 3): 逾期清单, 未报送, and 催办 (urge emails via the outbox)."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from io import BytesIO
+from typing import Optional
+
+from flask import current_app, render_template
+from jinja2 import TemplateError
+from sqlalchemy import select
+
+from ..extensions import db
+from ..lights import report_period
+from ..models import LEAD, ProgressUpdate, Task, TaskEvent, Unit, User
+from ..status import DONE, status_label
+from . import audit
+from .errors import Forbidden, Invalid, NotFound
+from .outbox import enqueue
+from .overdue import is_overdue
+from .reminders import Item, Settings, overdue_note, task_url
+from .tasks import task_query
+
+PERIOD_RE = re.compile(r"^(\d{4})-(\d{2})$")
+
+
+@dataclass
+class OverdueRow:
+    task: Task
+    days: int
+    root: Optional[Task]  # first-level task (a lightweight row: id, code, title)
+    plan_title: str = ""
+
+    @property
+    def lead_names(self) -> str:
+        return "、".join(u.name for u in self.task.lead_units)
+
+    @property
+    def co_names(self) -> str:
+        return "、".join(u.name for u in self.task.co_units)
+
+
+@dataclass
+class OverdueFilter:
+    unit_id: Optional[int] = None
+    root_id: Optional[int] = None
+    min_days: int = 0
+
+
+@dataclass
+class RootRow:
+    id: int
+    code: str
+    title: str
+    plan_id: int
+
+
+def parse_overdue_filter(args) -> OverdueFilter:
+    errors: dict[str, list[str]] = {}
+    f = OverdueFilter()
+    unit = (args.get("unit") or "").strip()
+    if unit:
+        if unit.isdigit():
+            f.unit_id = int(unit)
+        else:
+            found = db.session.execute(
+                select(Unit.id).where((Unit.full_name == unit) | (Unit.short_name == unit))
+            ).scalar_one_or_none()
+            if found is None:
+                errors["unit"] = [f"未找到单位：{unit}"]
+            f.unit_id = found
+    root = (args.get("task") or "").strip()
+    if root:
+        if root.isdigit():
+            f.root_id = int(root)
+        else:
+            errors["task"] = ["一级任务编号无效"]
+    min_days = (args.get("min_days") or "").strip()
+    if min_days:
+        if min_days.isdigit() and int(min_days) <= 100000:
+            f.min_days = int(min_days)
+        else:
+            errors["min_days"] = ["最少逾期天数应为非负整数"]
+    if errors:
+        raise Invalid(errors)
+    return f
+
+
+def _roots_by_task() -> tuple[dict[int, RootRow], list[RootRow]]:
+    """Every task id → its first-level ancestor (one lightweight query)."""
+    rows = db.session.execute(select(Task.id, Task.parent_id, Task.code, Task.title, Task.plan_id, Task.position)).all()
+    parent = {r.id: r.parent_id for r in rows}
+    roots = {r.id: RootRow(r.id, r.code, r.title, r.plan_id) for r in rows if r.parent_id is None}
+    result: dict[int, RootRow] = {}
+    for r in rows:
+        node, hops = r.id, 0
+        while parent.get(node) is not None and hops < 50:
+            node, hops = parent[node], hops + 1
+        if node in roots:
+            result[r.id] = roots[node]
+    position = {r.id: r.position for r in rows}
+    ordered = sorted(roots.values(), key=lambda x: (x.plan_id, position[x.id], x.id))
+    return result, ordered
+
+
+def overdue_rows(today: date, f: OverdueFilter = OverdueFilter()) -> tuple[list[OverdueRow], list[RootRow]]:
+    """Overdue measures on ``today`` (most overdue first), filtered; plus the first-level tasks."""
+    tasks = db.session.execute(
+        task_query().where(Task.is_leaf.is_(True), Task.status != DONE, Task.deadline < today).order_by(Task.id)
+    ).scalars().unique().all()
+    roots, root_list = _roots_by_task()
+    rows = []
+    for task in tasks:
+        if not is_overdue(task.status, task.deadline, task.claimed_on, today):
+            continue
+        days = (today - task.deadline).days
+        if days < f.min_days:
+            continue
+        if f.unit_id is not None and not any(link.unit_id == f.unit_id for link in task.unit_links):
+            continue
+        root = roots.get(task.id)
+        if f.root_id is not None and (root is None or root.id != f.root_id):
+            continue
+        rows.append(OverdueRow(task=task, days=days, root=root))
+    rows.sort(key=lambda r: (-r.days, r.task.id))
+    return rows, root_list
+
+
+def overdue_workbook(rows: list[OverdueRow], today: date) -> bytes:
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "逾期清单"
+    headers = ["序号", "具体工作举措", "一级任务", "牵头单位", "配合单位", "完成时限", "逾期起始日", "逾期天数", "状态", "最新进展"]
+    widths = [8, 50, 30, 22, 22, 16, 12, 10, 10, 40]
+    ws.append([f"逾期清单（统计日期 {today.isoformat()}，共 {len(rows)} 项）"])
+    ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(headers))
+    ws["A1"].font = Font(bold=True, size=14)
+    ws.append(headers)
+    thin = Side(style="thin", color="999999")
+    for col, width in enumerate(widths, start=1):
+        cell = ws.cell(row=2, column=col)
+        cell.font = Font(bold=True)
+        cell.fill = PatternFill("solid", fgColor="DDDDDD")
+        ws.column_dimensions[cell.column_letter].width = width
+    red = PatternFill("solid", fgColor="F8D7DA")
+    for r in rows:
+        t = r.task
+        ws.append([t.code, t.title, f"{r.root.code} {r.root.title}" if r.root else "", r.lead_names, r.co_names,
+                   t.deadline_text, t.deadline + timedelta(days=1),
+                   r.days, status_label(t.status, t.is_ongoing), t.latest_progress or ""])
+        row = ws.max_row
+        ws.cell(row=row, column=7).number_format = "yyyy-mm-dd"
+        ws.cell(row=row, column=8).fill = red
+    for row in ws.iter_rows(min_row=2, max_row=ws.max_row):
+        for cell in row:
+            cell.border = Border(top=thin, bottom=thin, left=thin, right=thin)
+            cell.alignment = Alignment(wrap_text=True, vertical="top")
+    ws.freeze_panes = "A3"
+    ws.auto_filter.ref = f"A2:J{ws.max_row}"
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.paperSize = ws.PAPERSIZE_A3
+    ws.print_title_rows = "2:2"
+    out = BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
+# --- 未报送 ------------------------------------------------------------------------------------
+
+def parse_period(text: str | None, today: date) -> str:
+    text = (text or "").strip()
+    if not text:
+        return report_period(today)
+    m = PERIOD_RE.match(text)
+    if not m or not 1 <= int(m.group(2)) <= 12:
+        raise Invalid({"period": [f"月份格式应为 YYYY-MM：{text}"]})
+    return text
+
+
+@dataclass
+class MissingUnit:
+    unit: Unit
+    measures: list[Task] = field(default_factory=list)
+
+
+def missing_reports(period: str, unit_id: Optional[int] = None) -> list[MissingUnit]:
+    """Lead units with open measures that have no progress report for ``period``, per measure."""
+    year, month = (int(p) for p in period.split("-"))
+    month_start = date(year, month, 1)
+    reported = set(db.session.execute(
+        select(ProgressUpdate.task_id).where(ProgressUpdate.period == period).distinct()
+    ).scalars())
+    tasks = db.session.execute(
+        task_query().where(Task.is_leaf.is_(True)).order_by(Task.id)
+    ).scalars().unique().all()
+    by_unit: dict[int, MissingUnit] = {}
+    for task in tasks:
+        if task.status == DONE and (task.completed_on is None or task.completed_on < month_start):
+            continue  # finished before that month: nothing to report
+        if task.id in reported or (task.last_report_period or "") == period:
+            continue
+        for link in task.unit_links:
+            if link.role != LEAD or not link.unit.active:
+                continue
+            if unit_id is not None and link.unit_id != unit_id:
+                continue
+            by_unit.setdefault(link.unit_id, MissingUnit(link.unit)).measures.append(task)
+    return sorted(by_unit.values(), key=lambda m: (-len(m.measures), m.unit.id))
+
+
+# --- 催办 -------------------------------------------------------------------------------------
+
+@dataclass
+class UrgeResult:
+    units: list[str] = field(default_factory=list)  # units an email was queued for
+    duplicates: list[str] = field(default_factory=list)  # already urged today
+    tasks: int = 0
+
+
+def urge(actor: User, today: date, *, task_id: Optional[int] = None, unit_id: Optional[int] = None,
+         note: str = "") -> UrgeResult:
+    """Queue an urge email for one measure (to its lead units) or for all overdue measures of a unit.
+
+    The dedupe key includes the date, so a double click sends one email. One commit.
+    """
+    if not actor.is_supervisor:
+        raise Forbidden("只有督办人员可以催办")
+    note = (note or "").strip()
+    if len(note) > 500:
+        raise Invalid({"note": ["督办意见不能超过500字"]})
+    if (task_id is None) == (unit_id is None):
+        raise Invalid({"_": ["请选择催办的任务或单位"]})
+    settings = Settings.from_config(current_app.config)
+    plan: list[tuple[Unit, list[Task], str]] = []
+    if task_id is not None:
+        task = db.session.execute(task_query().where(Task.id == task_id)).scalars().unique().one_or_none()
+        if task is None or not task.is_leaf:
+            raise NotFound("未找到该具体举措")
+        if task.status == DONE:
+            raise Invalid({"task": ["该任务已销号，无需催办"]})
+        leads = [u for u in task.lead_units if u.active]
+        if not leads:
+            raise Invalid({"task": ["该任务没有牵头单位"]})
+        with_email = [u for u in leads if u.email_list]
+        if not with_email:
+            raise Invalid({"task": [f"牵头单位未设置联络邮箱：{'、'.join(u.name for u in leads)}"]})
+        for unit in with_email:
+            plan.append((unit, [task], f"urge:task:{task.id}:unit:{unit.id}:{today.isoformat()}"))
+    else:
+        unit = db.session.get(Unit, unit_id)
+        if unit is None:
+            raise NotFound("未找到该单位")
+        if not unit.email_list:
+            raise Invalid({"unit": [f"{unit.name} 未设置联络邮箱，无法发送催办邮件"]})
+        tasks = db.session.execute(
+            task_query()
+            .where(Task.is_leaf.is_(True), Task.status != DONE, Task.deadline < today)
+            .where(Task.unit_links.any(unit_id=unit.id, role=LEAD)).order_by(Task.deadline, Task.id)
+        ).scalars().unique().all()
+        tasks = [t for t in tasks if is_overdue(t.status, t.deadline, t.claimed_on, today)]
+        if not tasks:
+            raise Invalid({"unit": [f"{unit.name} 没有牵头的逾期任务"]})
+        plan.append((unit, tasks, f"urge:unit:{unit.id}:{today.isoformat()}"))
+
+    result = UrgeResult()
+    urged_tasks: dict[int, Task] = {}
+    for unit, tasks, key in plan:
+        items = [Item(task_id=t.id, code=t.code, title=t.title, deadline_text=t.deadline_text, deadline=t.deadline,
+                      note=overdue_note(t.deadline, today) if t.deadline and t.deadline < today else "",
+                      url=task_url(settings, t.id)) for t in tasks]
+        overdue_count = sum(1 for t in tasks if t.deadline and t.deadline < today)
+        subject = (f"【催办】{unit.name}：请尽快办理{len(tasks)}项逾期任务" if overdue_count == len(tasks)
+                   else f"【催办】{unit.name}：请尽快推进{len(tasks)}项任务")
+        context = dict(unit=unit, items=items, note=note, today=today, subject=subject,
+                       actor_name=actor.display_name or actor.username)
+        try:
+            text = render_template("email/urge.txt", **context)
+            html = render_template("email/urge.html", **context)
+        except TemplateError as exc:
+            db.session.rollback()
+            raise Invalid({"_": [f"邮件模板渲染失败：{exc}"]}) from None
+        if enqueue(dedupe_key=key, recipients=unit.email_list, subject=subject, body_text=text, body_html=html,
+                   kind="urge", unit_id=unit.id):
+            result.units.append(unit.name)
+            for t in tasks:
+                urged_tasks[t.id] = t
+        else:
+            result.duplicates.append(unit.name)
+    for t in urged_tasks.values():
+        db.session.add(TaskEvent(task_id=t.id, kind="urge", actor_id=actor.id, event_date=today,
+                                 note=(note or "催办") + f"（已发送催办邮件至：{'、'.join(result.units)}）"))
+    result.tasks = len(urged_tasks)
+    if result.units:
+        if task_id is not None:
+            audit.record("urge", actor, target_type="task", target_id=task_id,
+                         detail=f"催办单位：{'、'.join(result.units)}；{note}")
+        else:
+            audit.record("urge", actor, target_type="unit", target_id=unit_id,
+                         detail=f"催办{result.tasks}项逾期任务：{'、'.join(result.units)}；{note}")
+    db.session.commit()
+    return result
