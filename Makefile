@@ -23,7 +23,7 @@ install-dev: $(VENV)/.installed-dev
 ## make run: set up the venv and the embedded SQLite database with demo data, then serve.
 run: install
 	$(FLASK) init-db
-	$(FLASK) seed --if-empty
+	$(FLASK) seed --if-empty --demo-progress
 	@cat docs/demo-logins.txt
 	@HOST=$(HOST) PORT=$(PORT) FLASK="$(FLASK)" sh scripts/run-dev.sh
 

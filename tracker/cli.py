@@ -70,11 +70,15 @@ def init_db_command() -> None:
               help="种子数据目录（默认 seed/）")
 @click.option("--no-demo-users", is_flag=True, help="不创建演示账号")
 @click.option("--if-empty", is_flag=True, help="数据库中已有计划时不做任何事")
+@click.option("--demo-progress", is_flag=True, help="同时生成演示用的进展报送与审核记录（截至 --today）")
+@click.option("--today", "today_text", default=None, help="演示数据的截止日期 YYYY-MM-DD（默认今天）")
 @with_appcontext
-def seed_command(reset: bool, seed_dir: Path | None, no_demo_users: bool, if_empty: bool) -> None:
+def seed_command(reset: bool, seed_dir: Path | None, no_demo_users: bool, if_empty: bool,
+                 demo_progress: bool, today_text: str | None) -> None:
     """Load the reference units, plan and demo users (idempotent)."""
     from .services.seed import SEED_DIR, counts, seed
 
+    demo_today = parse_today(today_text) if demo_progress else None
     if if_empty and not reset and counts()["plans"]:
         click.echo("数据库中已有计划，跳过载入参考数据。")
         return
@@ -86,6 +90,11 @@ def seed_command(reset: bool, seed_dir: Path | None, no_demo_users: bool, if_emp
         result = seed(directory, reset=reset, demo_users=not no_demo_users)
     except DomainError as exc:
         raise fail_from(exc) from None
+    if demo_progress:
+        from .services import demo
+
+        written = demo.generate(demo_today)
+        click.echo(f"演示进展数据：新增 {written} 条报送。" if written else "已有进展报送，未生成演示数据。")
     c = counts()
     click.echo(f"{result}。现有：计划 {c['plans']}，单位 {c['units']}，任务 {c['tasks']}（具体举措 {c['measures']}），用户 {c['users']}。")
 
