@@ -56,26 +56,31 @@ def build_ledger(view: PlanView, tasks: list[Task]) -> LedgerTable:
         return list(reversed(result))
 
     chains = [chain(m) for m in measures]
+    # Span of each parent cell: the run of consecutive rows sharing that ancestor
+    # (computed backwards in one pass so a 10,000-row ledger stays linear).
+    n = len(measures)
+    spans: list[list[int]] = [[0] * (depth - 1) for _ in range(n)]
+    for i in range(n - 1, -1, -1):
+        anc = chains[i]
+        nxt = chains[i + 1] if i + 1 < n else []
+        for level in range(1, min(depth, len(anc) + 1)):
+            same = len(nxt) >= level and nxt[level - 1].id == anc[level - 1].id
+            spans[i][level - 1] = 1 + (spans[i + 1][level - 1] if same else 0)
     rows: list[LedgerRow] = []
+    states = view.states
     for i, (m, anc) in enumerate(zip(measures, chains)):
         cells: list = []
+        prev = chains[i - 1] if i > 0 else []
         for level in range(1, depth):
             if level - 1 >= len(anc):
                 cells.append("")
                 continue
             node = anc[level - 1]
-            prev = chains[i - 1] if i > 0 else []
-            if i > 0 and len(prev) >= level and prev[level - 1].id == node.id:
+            if len(prev) >= level and prev[level - 1].id == node.id:
                 cells.append(None)
                 continue
-            span = 1
-            for later in chains[i + 1:]:
-                if len(later) >= level and later[level - 1].id == node.id:
-                    span += 1
-                else:
-                    break
-            cells.append(ParentCell(node, view.states[node.id], span))
-        rows.append(LedgerRow(m, view.states[m.id], cells))
+            cells.append(ParentCell(node, states[node.id], spans[i][level - 1]))
+        rows.append(LedgerRow(m, states[m.id], cells))
     headers = [LEVEL_HEADERS.get(level, f"{level}级任务") for level in range(1, depth)]
     return LedgerTable(depth=depth, level_headers=headers, rows=rows)
 
