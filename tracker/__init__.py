@@ -102,10 +102,12 @@ def register_blueprints(app: Flask) -> None:
     from .auth import bp as auth_bp
     from .dashboard import bp as dashboard_bp
     from .ledger import bp as ledger_bp
+    from .imports import bp as imports_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(dashboard_bp)
     app.register_blueprint(ledger_bp)
+    app.register_blueprint(imports_bp)
     app.register_blueprint(api_bp, url_prefix="/api/v1")
     csrf.exempt(api_bp)
 
