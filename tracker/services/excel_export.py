@@ -8,15 +8,17 @@ a string cell, so text starting with ``=`` never becomes a formula.
 """
 from __future__ import annotations
 
+from copy import copy
 from dataclasses import dataclass
 from datetime import date
 from io import BytesIO
 from typing import Optional
 
 from openpyxl import Workbook
-from openpyxl.cell.cell import TYPE_STRING
-from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+from openpyxl.cell.cell import TYPE_STRING, MergedCell
+from openpyxl.styles import Alignment, Border, Font, NamedStyle, PatternFill, Side
 from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.merge import MergedCellRange
 
 from ..lights import LIGHT_LABELS, NodeState
 from ..models import Plan, Task
@@ -115,57 +117,71 @@ def ledger_workbook(plan: Plan, table: LedgerTable, today: date, *, filter_note:
     ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=ncols)
     ws.row_dimensions[1].height = 30
 
+    # Named styles: one assignment per cell (fast for 10,000-row ledgers).
+    def named(name: str, alignment: Alignment, **extra) -> str:
+        wb.add_named_style(NamedStyle(name=name, border=BORDER, alignment=alignment, **extra))
+        return name
+
+    header_style = named("台账表头", WRAP_CENTER, font=Font(bold=True), fill=PatternFill("solid", fgColor=HEADER_FILL))
+    body = named("台账正文", WRAP_TOP)
+    center = named("台账居中", WRAP_CENTER)
+    code_style = named("台账序号", Alignment(horizontal="center", vertical="top", wrap_text=True))
+    percent_style = named("台账进度", WRAP_CENTER, number_format="0%")
+    light_styles = {light: named(f"台账预警{light}", WRAP_CENTER, fill=PatternFill("solid", fgColor=rgb))
+                    for light, rgb in LIGHT_FILLS.items()}
+
     # Row 2: header.
     header_row = 2
     for col, (label, width) in enumerate(headers, start=1):
         c = _text(ws, header_row, col, label)
-        c.font = Font(bold=True)
-        c.fill = PatternFill("solid", fgColor=HEADER_FILL)
-        c.alignment = WRAP_CENTER
-        c.border = BORDER
+        c.style = header_style
         ws.column_dimensions[get_column_letter(col)].width = width
 
-    fills = {light: PatternFill("solid", fgColor=rgb) for light, rgb in LIGHT_FILLS.items()}
+    merges: list[tuple[int, int, int]] = []
     r = header_row
     for row in table.rows:
         r += 1
         m: Task = row.measure
         state: NodeState = row.state
-        _text(ws, r, 1, m.code or "")
+        _text(ws, r, 1, m.code or "").style = code_style
         for level, cell_value in enumerate(row.parents, start=1):
             col = 1 + level
             if isinstance(cell_value, ParentCell):
-                _text(ws, r, col, parent_text(cell_value.task))
+                _text(ws, r, col, parent_text(cell_value.task)).style = body
                 if cell_value.rowspan > 1:
-                    ws.merge_cells(start_row=r, start_column=col, end_row=r + cell_value.rowspan - 1, end_column=col)
+                    merges.append((r, col, r + cell_value.rowspan - 1))
+            elif cell_value == "":
+                ws.cell(row=r, column=col).style = body
         col = first_measure_col
-        _text(ws, r, col, m.title)
-        _text(ws, r, col + 1, unit_names(m, "lead"))
-        _text(ws, r, col + 2, unit_names(m, "co"))
-        _text(ws, r, col + 3, m.deadline_text or "")
-        _text(ws, r, col + 4, status_label(m.status, m.is_ongoing))
+        _text(ws, r, col, m.title).style = body
+        _text(ws, r, col + 1, unit_names(m, "lead")).style = body
+        _text(ws, r, col + 2, unit_names(m, "co")).style = body
+        _text(ws, r, col + 3, m.deadline_text or "").style = center
+        _text(ws, r, col + 4, status_label(m.status, m.is_ongoing)).style = center
         pct = ws.cell(row=r, column=col + 5, value=round(state.percent / 100.0, 4))
-        pct.number_format = "0%"
-        _text(ws, r, col + 6, m.latest_progress or "")
+        pct.style = percent_style
+        _text(ws, r, col + 6, m.latest_progress or "").style = body
         label = LIGHT_LABELS.get(state.light, state.light)
         if state.overdue_days:
             label += f"（{state.overdue_days}天）"
         elif state.reason and state.light == "yellow":
             label += f"（{state.reason}）"
-        light_cell = _text(ws, r, col + 7, label)
-        light_cell.fill = fills.get(state.light, fills["done"])
+        _text(ws, r, col + 7, label).style = light_styles.get(state.light, light_styles["done"])
 
     last_row = r
-    # Borders and wrapping over the whole body (merged cells included, so borders print).
-    for row_cells in ws.iter_rows(min_row=header_row + 1, max_row=last_row, min_col=1, max_col=ncols):
-        for c in row_cells:
-            c.border = BORDER
-            c.alignment = WRAP_TOP
-    for row_cells in ws.iter_rows(min_row=header_row + 1, max_row=last_row, min_col=1, max_col=1):
-        row_cells[0].alignment = Alignment(horizontal="center", vertical="top")
-    for col in (first_measure_col + 3, first_measure_col + 4, first_measure_col + 5, first_measure_col + 7):
-        for row_cells in ws.iter_rows(min_row=header_row + 1, max_row=last_row, min_col=col, max_col=col):
-            row_cells[0].alignment = WRAP_CENTER
+    # Vertical merges of parent cells. ``ws.merge_cells`` checks every existing
+    # range for overlap (quadratic); build_ledger's spans never overlap, so the
+    # ranges are added directly.
+    # The covered cells get the same bordered style as the top cell (what
+    # ``MergedCellRange.format`` would do, without its per-cell style lookups).
+    for top, col, bottom in merges:
+        letter = get_column_letter(col)
+        ws.merged_cells.ranges.add(MergedCellRange(ws, f"{letter}{top}:{letter}{bottom}"))
+        style = ws.cell(row=top, column=col)._style
+        for rr in range(top + 1, bottom + 1):
+            covered = MergedCell(ws, rr, col)
+            covered._style = copy(style)
+            ws._cells[(rr, col)] = covered
 
     ws.freeze_panes = ws.cell(row=header_row + 1, column=1)
     ws.print_title_rows = f"{header_row}:{header_row}"
@@ -206,10 +222,11 @@ def export_plan_ledger(path, plan_id: Optional[int], today: date, config) -> int
     """Write the whole ledger of a plan to ``path``; returns the number of measure rows."""
     from ..lights import LightRules
     from .ledger import build_ledger
-    from .tasks import get_plan, load_plan_view
+    from .ledger import load_ledger_view
+    from .tasks import get_plan
 
     plan = get_plan(plan_id)
-    view = load_plan_view(plan, _ReadAll(), today, LightRules.from_config(config))
+    view = load_ledger_view(plan, _ReadAll(), today, LightRules.from_config(config))
     table = build_ledger(view, view.tasks)
     data = ledger_xlsx_bytes(plan, table, today)
     with open(path, "wb") as fh:
