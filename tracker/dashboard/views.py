@@ -3,7 +3,7 @@ from __future__ import annotations
 from flask import render_template, request
 
 from ..services.dashboard import SORT_KEYS, bar_chart, completion_series, line_chart, overview, unit_ranking
-from ..services.errors import NotFound
+from ..services.errors import Invalid, NotFound
 from ..services.ledger import load_ledger_view
 from ..services.tasks import get_plan, list_plans
 from ..web import actor, light_rules, request_today
@@ -24,9 +24,13 @@ SORT_LABELS = {
 def index():
     today = request_today()
     raw = request.args.get("plan", "").strip()
+    if raw and not raw.isdigit():
+        raise Invalid({"plan": ["计划编号无效"]})
     try:
-        plan = get_plan(int(raw) if raw.isdigit() else None)
+        plan = get_plan(int(raw) if raw else None)
     except NotFound:
+        if raw:
+            raise
         return render_template("dashboard/empty.html")
     user = actor()
     rules = light_rules()
