@@ -16,6 +16,7 @@ from ..services.tasks import filter_with_context, get_plan, list_plans, parse_fi
 from ..status import STATUS_LABELS
 from ..web import actor, light_rules, request_today
 from . import bp
+from .render import measure_cells
 
 # Query-string keys that make up the ledger's filter state (kept in the URL).
 FILTER_KEYS = ("plan", "task", "unit", "status", "light", "q", "today")
@@ -73,7 +74,7 @@ def index():
         "ledger/index.html", plan=plan, plans=list_plans(), view=view, table=table, filt=filt,
         roots=roots, today=today, args=request.args, export_args=filter_args(), units=units,
         current_unit=current_unit, unit_names={n for u in units for n in (u.short_name, u.full_name)},
-        task_href=task_href,
+        task_href=task_href, measure_cells=measure_cells,
     )
 
 
