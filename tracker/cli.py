@@ -181,11 +181,11 @@ def import_plan_command(file: Path, dry_run: bool, create_units: bool, title: st
         raise CommandError(f"无法读取文件 {file}：{exc.strerror or exc}") from None
     report = import_plan_file(data, None, dry_run=dry_run, create_units=create_units, title=title,
                               replace=replace, filename=file.name)
+    if len(report.problems) == 1:
+        raise CommandError(f"{report.problems[0]}（未写入任何数据）")
     if report.problems:
         for p in report.problems:
             click.echo(f"  - {p}", err=True)
-        if len(report.problems) == 1:
-            raise CommandError(f"{report.problems[0]}（未写入任何数据）")
         raise CommandError(f"共 {len(report.problems)} 处错误，未写入任何数据")
     if dry_run:
         click.echo(f"检查通过（未写入）：计划“{report.title}”，{report.counts}。")
