@@ -299,3 +299,20 @@ def test_upload_needs_admin_and_csrf(seeded, client, auth, tmp_path, monkeypatch
     with app.app_context():
         db.session.remove()
         db.engine.dispose()
+
+
+def test_header_level_gap_and_missing_deadline_column(seeded, runner, tmp_path):
+    head = ["序号", "一级任务", "三级任务", "具体工作举措", "牵头单位", "配合单位", "完成时限", "状态"]
+    result = runner.invoke(args=["import-plan", write(tmp_path, make_xlsx(head=head))])
+    assert result.exit_code != 0 and "第2行" in result.output and "缺少“二级任务”列" in result.output
+    head = ["序号", "一级任务", "二级任务", "具体工作举措", "牵头单位", "配合单位", "备注", "状态"]
+    result = runner.invoke(args=["import-plan", write(tmp_path, make_xlsx(head=head))])
+    assert result.exit_code != 0 and "表头缺少“完成时限”列" in result.output
+
+
+def test_preview_shows_counts_by_level(seeded, client, auth):
+    auth.login("admin")
+    html = client.post("/import", data={"file": (BytesIO(make_xlsx(mode="blank")), "a.xlsx"), "title": "预览计划"},
+                       content_type="multipart/form-data").get_data(as_text=True)
+    assert "1级任务 2 项" in html and "2级任务 3 项" in html and "具体举措 4 项" in html
+    assert "预览计划" in html and 'name="title" value="预览计划"' in html

@@ -4,6 +4,10 @@
     btn.addEventListener("click", function () { window.print(); });
   });
   document.querySelectorAll("form.ledger-filter select").forEach(function (sel) {
-    sel.addEventListener("change", function () { sel.form.submit(); });
+    sel.addEventListener("change", function () {
+      // A first-level task belongs to one plan: forget it when the plan changes.
+      if (sel.name === "plan" && sel.form.elements.task) { sel.form.elements.task.value = ""; }
+      sel.form.submit();
+    });
   });
 })();
