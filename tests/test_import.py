@@ -316,3 +316,11 @@ def test_preview_shows_counts_by_level(seeded, client, auth):
                        content_type="multipart/form-data").get_data(as_text=True)
     assert "1级任务 2 项" in html and "2级任务 3 项" in html and "具体举措 4 项" in html
     assert "预览计划" in html and 'name="title" value="预览计划"' in html
+
+
+def test_zip_bomb_is_refused_before_parsing(seeded, runner, tmp_path, monkeypatch):
+    import tracker.services.excel_import as excel_import
+
+    monkeypatch.setattr(excel_import, "MAX_UNPACKED_BYTES", 1000)
+    result = runner.invoke(args=["import-plan", write(tmp_path, make_xlsx())])
+    assert result.exit_code != 0 and "解压后过大" in result.output

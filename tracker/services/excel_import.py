@@ -30,6 +30,8 @@ from .plans import NodeSpec, PlanCounts, PlanProblem, PlanSpec, UnitResolver, co
 
 DEFAULT_MAX_BYTES = 10 * 1024 * 1024
 MAX_ROWS = 60_000
+MAX_COLUMNS = 200
+MAX_UNPACKED_BYTES = 300 * 1024 * 1024  # a zip bomb is refused before parsing
 HEADER_SCAN_ROWS = 30
 PREVIEW_ROWS = 20
 
@@ -157,6 +159,13 @@ def load_sheet(data: bytes, max_bytes: int = DEFAULT_MAX_BYTES):
     if not zipfile.is_zipfile(BytesIO(data)):
         raise ReadError("文件不是有效的 Excel（.xlsx）文件")
     try:
+        with zipfile.ZipFile(BytesIO(data)) as archive:
+            unpacked = sum(info.file_size for info in archive.infolist())
+    except (zipfile.BadZipFile, OSError, ValueError):
+        raise ReadError("文件不是有效的 Excel（.xlsx）文件") from None
+    if unpacked > MAX_UNPACKED_BYTES:
+        raise ReadError("文件解压后过大，请确认是正常的工作台账文件")
+    try:
         wb = load_workbook(BytesIO(data), data_only=False)
     except Exception as exc:  # openpyxl raises many kinds on a damaged or foreign zip
         raise ReadError(f"无法读取 Excel 文件（{type(exc).__name__}），请确认是 .xlsx 格式") from None
@@ -220,7 +229,7 @@ def _find_header(ws) -> tuple[int, dict[str, int], dict[int, int]]:
     for r in range(1, min(ws.max_row, HEADER_SCAN_ROWS) + 1):
         fields: dict[str, int] = {}
         levels: dict[int, int] = {}
-        for c in range(1, ws.max_column + 1):
+        for c in range(1, min(ws.max_column, MAX_COLUMNS) + 1):
             label = _norm_header(ws.cell(row=r, column=c).value)
             if not label:
                 continue
@@ -257,7 +266,7 @@ def read_ledger(data: bytes, title: Optional[str] = None, *, max_bytes: int = DE
     plan_title = (title or "").strip()
     if not plan_title:
         for r in range(1, header_row):
-            for c in range(1, ws.max_column + 1):
+            for c in range(1, min(ws.max_column, MAX_COLUMNS) + 1):
                 value = ws.cell(row=r, column=c).value
                 if isinstance(value, str) and value.strip():
                     plan_title = clean_title(value)
