@@ -37,6 +37,8 @@ class Config:
     UPLOAD_FOLDER = os.environ.get("TRACKER_UPLOAD_FOLDER", "uploads")
     MAX_UPLOAD_BYTES = _int("TRACKER_MAX_UPLOAD_BYTES", 20 * 1024 * 1024)
     MAX_CONTENT_LENGTH = _int("TRACKER_MAX_CONTENT_LENGTH", 60 * 1024 * 1024)
+    # Plan import (.xlsx ledger) upload limit.
+    IMPORT_MAX_BYTES = _int("TRACKER_IMPORT_MAX_BYTES", 10 * 1024 * 1024)
 
     # Mail (SPEC 2.4). No MAIL_SERVER: .eml files in instance/outbox-mail.
     MAIL_SERVER = os.environ.get("MAIL_SERVER", "")
