@@ -40,6 +40,8 @@ class Config:
     # Text fields of a form in memory (Werkzeug's default is 500 KB): large enough that an
     # over-long narrative reaches the validation and gets a field error instead of a 413.
     MAX_FORM_MEMORY_SIZE = _int("TRACKER_MAX_FORM_MEMORY_SIZE", 4 * 1024 * 1024)
+    # Plan import (.xlsx ledger) upload limit.
+    IMPORT_MAX_BYTES = _int("TRACKER_IMPORT_MAX_BYTES", 10 * 1024 * 1024)
 
     # Mail (SPEC 2.4). No MAIL_SERVER: .eml files in instance/outbox-mail.
     MAIL_SERVER = os.environ.get("MAIL_SERVER", "")

@@ -2,27 +2,51 @@ from __future__ import annotations
 
 from flask import render_template, request
 
-from ..services.errors import NotFound
-from ..services.tasks import get_plan, load_plan_view
+from ..services.dashboard import SORT_KEYS, bar_chart, completion_series, line_chart, overview, unit_ranking
+from ..services.errors import Invalid, NotFound
+from ..services.ledger import load_ledger_view
+from ..services.tasks import get_plan, list_plans
 from ..web import actor, light_rules, request_today
 from . import bp
+
+SORT_LABELS = {
+    "name": "单位",
+    "measures": "牵头举措",
+    "done": "已完成",
+    "overdue": "逾期",
+    "due_soon": "临期",
+    "rate": "完成率",
+    "missing": "本月未报送",
+}
 
 
 @bp.route("/")
 def index():
     today = request_today()
-    raw = request.args.get("plan", "")
+    raw = request.args.get("plan", "").strip()
+    if raw and not raw.isdigit():
+        raise Invalid({"plan": ["计划编号无效"]})
     try:
-        plan = get_plan(int(raw) if raw.isdigit() else None)
+        plan = get_plan(int(raw) if raw else None)
     except NotFound:
+        if raw:
+            raise
         return render_template("dashboard/empty.html")
-    view = load_plan_view(plan, actor(), today, light_rules())
-    roots = [t for t in view.tasks if t.parent_id is None and t.id in view.visible]
-    mine = view.own if view.own or not actor().can_read_all else None
-    measures = [t for t in view.tasks if t.is_leaf and (mine is None or t.id in mine)]
-    counts = {light: 0 for light in ("red", "yellow", "green", "done")}
-    for m in measures:
-        counts[view.states[m.id].light] += 1
-    percent = sum(view.states[m.id].percent for m in measures) / len(measures) if measures else 0
-    return render_template("dashboard/index.html", plan=plan, view=view, roots=roots, counts=counts,
-                           total=len(measures), percent=percent, today=today)
+    user = actor()
+    rules = light_rules()
+    view = load_ledger_view(plan, user, today, rules)
+    unit_id = None if user.can_read_all else (user.unit_id or -1)
+    ov = overview(view, today, rules, unit_id=unit_id)
+    sort = request.args.get("sort", "overdue")
+    sort = sort if sort in SORT_KEYS else "overdue"
+    descending = request.args.get("dir", "desc" if sort != "name" else "asc") != "asc"
+    ranking = unit_ranking(view, today, rules, only_unit_id=unit_id, sort=sort, descending=descending)
+    series = completion_series(plan.id, today, plan.start_date, unit_id=unit_id)
+    by_overdue = sorted(ranking, key=lambda r: (-r.overdue, r.unit.id))
+    keep = {k: request.args[k] for k in ("plan", "today") if request.args.get(k, "").strip()}
+    return render_template(
+        "dashboard/index.html", plan=plan, plans=list_plans(), ov=ov, ranking=ranking, today=today,
+        sort=sort, descending=descending, sort_labels=SORT_LABELS, keep=keep,
+        line=line_chart(series, ov.total), bars=bar_chart([(r.name, r.overdue) for r in by_overdue]),
+        own_unit=None if user.can_read_all else user.unit,
+    )

@@ -1,32 +1,98 @@
 from __future__ import annotations
 
-from flask import render_template, request
+from io import BytesIO
 
+from flask import render_template, request, send_file, url_for
+from sqlalchemy import select
+
+from ..extensions import db
+from ..lights import LIGHT_LABELS
+from ..models import Unit
+from ..services.errors import Invalid
+from ..services.excel_export import export_filename, ledger_xlsx_bytes
 from ..services.ledger import build_ledger
-from ..services.tasks import filter_with_context, get_plan, list_plans, load_plan_view, parse_filter
+from ..services.ledger import load_ledger_view
+from ..services.tasks import filter_with_context, get_plan, list_plans, parse_filter
+from ..status import STATUS_LABELS
 from ..web import actor, light_rules, request_today
 from . import bp
+from .render import measure_cells
+
+# Query-string keys that make up the ledger's filter state (kept in the URL).
+FILTER_KEYS = ("plan", "task", "unit", "status", "light", "q", "today")
 
 
 def _plan_arg():
     raw = request.args.get("plan", "").strip()
     if raw and not raw.isdigit():
-        from ..services.errors import Invalid
-
         raise Invalid({"plan": ["计划编号无效"]})
     return int(raw) if raw else None
 
 
-@bp.route("/ledger")
-def index():
+def _load():
+    """The plan, its view for the current user, the filter and the ledger table."""
     today = request_today()
     plan = get_plan(_plan_arg())
-    view = load_plan_view(plan, actor(), today, light_rules())
+    view = load_ledger_view(plan, actor(), today, light_rules())
     filt = parse_filter(request.args)
     shown = filter_with_context(view, filt)
     table = build_ledger(view, shown)
+    return today, plan, view, filt, table
+
+
+def filter_args() -> dict[str, str]:
+    return {k: request.args[k] for k in FILTER_KEYS if request.args.get(k, "").strip()}
+
+
+def filter_note(view, filt) -> str:
+    """The filter in words, for the export's title row."""
+    parts = []
+    if filt.root_id:
+        root = next((t for t in view.tasks if t.id == filt.root_id), None)
+        if root is not None:
+            parts.append(f"一级任务 {root.code}")
+    if filt.unit_id:
+        parts.append(f"单位 {request.args.get('unit', '').strip()}")
+    if filt.status:
+        parts.append(f"状态 {STATUS_LABELS.get(filt.status, filt.status)}")
+    if filt.light:
+        parts.append(f"预警 {LIGHT_LABELS.get(filt.light, filt.light)}")
+    if filt.keyword:
+        parts.append(f"关键词“{filt.keyword}”")
+    return "，".join(parts)
+
+
+@bp.route("/ledger")
+def index():
+    today, plan, view, filt, table = _load()
     roots = [t for t in view.tasks if t.parent_id is None and t.id in view.visible]
+    units = list(db.session.execute(select(Unit).where(Unit.active.is_(True)).order_by(Unit.kind, Unit.id)).scalars())
+    current_unit = request.args.get("unit", "").strip()
+    # One URL prefix instead of a url_for per row (10,000-row ledgers).
+    task_href = url_for("tasks.detail", task_id=0)[:-1] if "tasks.detail" in _endpoints() else ""
     return render_template(
         "ledger/index.html", plan=plan, plans=list_plans(), view=view, table=table, filt=filt,
-        roots=roots, today=today, args=request.args,
+        roots=roots, today=today, args=request.args, export_args=filter_args(), units=units,
+        current_unit=current_unit, unit_names={n for u in units for n in (u.short_name, u.full_name)},
+        task_href=task_href, measure_cells=measure_cells,
+    )
+
+
+def _endpoints():
+    from flask import current_app
+
+    return current_app.view_functions
+
+
+@bp.route("/ledger/export.xlsx")
+def export():
+    """Exactly what the ledger shows for the same query string, as .xlsx."""
+    today, plan, view, filt, table = _load()
+    data = ledger_xlsx_bytes(plan, table, today, filter_note=filter_note(view, filt))
+    return send_file(
+        BytesIO(data),
+        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        as_attachment=True,
+        download_name=export_filename(plan, today),
+        max_age=0,
     )

@@ -113,6 +113,11 @@ def tree_order(tasks: list[Task]) -> list[Task]:
 
 def load_plan_view(plan: Plan, actor: User, today: date, rules: LightRules) -> PlanView:
     tasks = list(db.session.execute(task_query().where(Task.plan_id == plan.id)).scalars().unique())
+    return view_from_tasks(plan, actor, today, rules, tasks)
+
+
+def view_from_tasks(plan: Plan, actor: User, today: date, rules: LightRules, tasks: list) -> PlanView:
+    """A PlanView over already loaded tasks (ORM objects or read-only rows with the same attributes)."""
     tasks = tree_order(tasks)
     states = evaluate_tree(tasks, today, rules)
     if actor.can_read_all:

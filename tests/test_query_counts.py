@@ -1,0 +1,50 @@
+"""The ledger, the dashboard and the export run a fixed number of SQL statements
+whatever the plan's size (SPEC 5): counted at two sizes, asserted equal."""
+import pytest
+from sqlalchemy import event
+
+from bench.synth import populate
+from tracker.extensions import db
+
+from .conftest import TODAY
+
+
+@pytest.fixture
+def two_plans(seeded):
+    with seeded.app_context():
+        small = populate(12, seed=1)
+        large = populate(700, seed=2)  # > 500 tasks: beyond any IN-list batching
+    return seeded, small, large
+
+
+def count_statements(app, client, url) -> int:
+    statements = []
+
+    def before(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement)
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", before)
+    try:
+        response = client.get(url)
+    finally:
+        event.remove(engine, "before_cursor_execute", before)
+    assert response.status_code == 200, (url, response.status_code)
+    return len(statements)
+
+
+@pytest.mark.parametrize("username", ["admin", "sfj"])
+@pytest.mark.parametrize("path", [
+    "/ledger?plan={plan}&today={today}",
+    "/ledger?plan={plan}&today={today}&light=red&q=举措",
+    "/?plan={plan}&today={today}",
+    "/?plan={plan}&today={today}&sort=missing&dir=asc",
+    "/ledger/export.xlsx?plan={plan}&today={today}",
+])
+def test_fixed_query_count(two_plans, client, auth, username, path):
+    app, small, large = two_plans
+    auth.login(username)
+    counts = [count_statements(app, client, path.format(plan=plan, today=TODAY)) for plan in (small, large)]
+    assert counts[0] == counts[1], counts
+    assert counts[0] <= 12
