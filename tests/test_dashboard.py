@@ -7,7 +7,7 @@ from sqlalchemy import select
 from tracker.extensions import db
 from tracker.lights import LightRules
 from tracker.models import LEAD, ProgressUpdate, Task, TaskUnit, Unit, User
-from tracker.services.ledger import load_ledger_view
+from tracker.services.tasks import load_plan_view
 from tracker.services.tasks import get_plan
 
 from .conftest import TODAY
@@ -26,7 +26,7 @@ def ranking_rows(html):
 def expected_counts(app, user_name="admin"):
     with app.app_context():
         user = db.session.execute(select(User).where(User.username == user_name)).scalar_one()
-        view = load_ledger_view(get_plan(None), user, TODAY, LightRules())
+        view = load_plan_view(get_plan(None), user, TODAY, LightRules())
         counts = {"red": 0, "yellow": 0, "green": 0, "done": 0}
         for t in view.tasks:
             if t.is_leaf:

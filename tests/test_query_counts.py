@@ -41,6 +41,9 @@ def count_statements(app, client, url) -> int:
     "/?plan={plan}&today={today}",
     "/?plan={plan}&today={today}&sort=missing&dir=asc",
     "/ledger/export.xlsx?plan={plan}&today={today}",
+    "/api/v1/tasks?plan={plan}&today={today}",
+    "/api/v1/tasks?plan={plan}&today={today}&level=3&light=red",
+    "/api/v1/overdue?plan={plan}&today={today}",
 ])
 def test_fixed_query_count(two_plans, client, auth, username, path):
     app, small, large = two_plans

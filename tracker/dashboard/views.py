@@ -4,7 +4,7 @@ from flask import render_template, request
 
 from ..services.dashboard import SORT_KEYS, bar_chart, completion_series, line_chart, overview, unit_ranking
 from ..services.errors import Invalid, NotFound
-from ..services.ledger import load_ledger_view
+from ..services.tasks import load_plan_view
 from ..services.tasks import get_plan, list_plans
 from ..web import actor, light_rules, request_today
 from . import bp
@@ -34,7 +34,7 @@ def index():
         return render_template("dashboard/empty.html")
     user = actor()
     rules = light_rules()
-    view = load_ledger_view(plan, user, today, rules)
+    view = load_plan_view(plan, user, today, rules)
     unit_id = None if user.can_read_all else (user.unit_id or -1)
     ov = overview(view, today, rules, unit_id=unit_id)
     sort = request.args.get("sort", "overdue")

@@ -11,7 +11,7 @@ from ..models import Unit
 from ..services.errors import Invalid
 from ..services.excel_export import export_filename, ledger_xlsx_bytes
 from ..services.ledger import build_ledger
-from ..services.ledger import load_ledger_view
+from ..services.tasks import load_plan_view
 from ..services.tasks import filter_with_context, get_plan, list_plans, parse_filter
 from ..status import STATUS_LABELS
 from ..web import actor, light_rules, request_today
@@ -33,7 +33,7 @@ def _load():
     """The plan, its view for the current user, the filter and the ledger table."""
     today = request_today()
     plan = get_plan(_plan_arg())
-    view = load_ledger_view(plan, actor(), today, light_rules())
+    view = load_plan_view(plan, actor(), today, light_rules())
     filt = parse_filter(request.args)
     shown = filter_with_context(view, filt)
     table = build_ledger(view, shown)

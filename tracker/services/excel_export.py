@@ -222,11 +222,11 @@ def export_plan_ledger(path, plan_id: Optional[int], today: date, config) -> int
     """Write the whole ledger of a plan to ``path``; returns the number of measure rows."""
     from ..lights import LightRules
     from .ledger import build_ledger
-    from .ledger import load_ledger_view
+    from .tasks import load_plan_view
     from .tasks import get_plan
 
     plan = get_plan(plan_id)
-    view = load_ledger_view(plan, _ReadAll(), today, LightRules.from_config(config))
+    view = load_plan_view(plan, _ReadAll(), today, LightRules.from_config(config))
     table = build_ledger(view, view.tasks)
     data = ledger_xlsx_bytes(plan, table, today)
     with open(path, "wb") as fh:

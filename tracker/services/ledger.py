@@ -9,7 +9,6 @@ from typing import Optional
 
 from ..lights import NodeState
 from ..models import CO, LEAD, Task
-from ..status import DONE as DONE_STATUS
 from .tasks import PlanView
 
 LEVEL_HEADERS = {1: "一级任务", 2: "二级任务", 3: "三级任务", 4: "四级任务"}
@@ -92,76 +91,3 @@ def unit_names(task: Task, role: str, short: bool = True) -> str:
 
 
 __all__ = ["build_ledger", "LedgerTable", "LedgerRow", "ParentCell", "unit_names", "Optional"]
-
-
-# --- Read-only rows for the big read pages -----------------------------------
-# The ledger, the dashboard and the export read a whole plan. Loading ~14,000
-# ORM objects (tasks and unit links) costs about a second for a 10,000-measure
-# plan; plain rows with the same attribute names cost a tenth of that. Three
-# statements in all (tasks, links, units), whatever the plan's size.
-
-_TASK_FIELDS = ("id", "plan_id", "parent_id", "level", "position", "code", "title", "description", "deadline",
-                "deadline_text", "is_leaf", "status", "progress", "latest_progress", "last_reported_at",
-                "last_report_period", "claimed_on", "completed_on", "overdue_since", "version")
-
-
-class UnitLinkRow:
-    __slots__ = ("task_id", "unit_id", "role", "position", "unit")
-
-    def __init__(self, task_id, unit_id, role, position, unit):
-        self.task_id, self.unit_id, self.role, self.position, self.unit = task_id, unit_id, role, position, unit
-
-
-class TaskRow:
-    """A task as read-only plain data, duck-typed like ``models.Task`` for reading."""
-
-    __slots__ = _TASK_FIELDS + ("unit_links",)
-
-    def __init__(self, values):
-        for name, value in zip(_TASK_FIELDS, values):
-            setattr(self, name, value)
-        self.unit_links = []
-
-    @property
-    def lead_units(self):
-        return [link.unit for link in self.unit_links if link.role == LEAD]
-
-    @property
-    def co_units(self):
-        return [link.unit for link in self.unit_links if link.role == CO]
-
-    @property
-    def is_ongoing(self) -> bool:
-        return self.is_leaf and self.deadline is None
-
-    @property
-    def is_done(self) -> bool:
-        return self.status == DONE_STATUS
-
-
-def load_plan_rows(plan_id: int) -> list[TaskRow]:
-    from sqlalchemy import select
-
-    from ..extensions import db
-    from ..models import TaskUnit, Unit
-
-    columns = [getattr(Task, name) for name in _TASK_FIELDS]
-    rows = [TaskRow(values) for values in db.session.execute(select(*columns).where(Task.plan_id == plan_id))]
-    by_id = {row.id: row for row in rows}
-    units = {u.id: u for u in db.session.execute(select(Unit)).scalars()}
-    links = db.session.execute(
-        select(TaskUnit.task_id, TaskUnit.unit_id, TaskUnit.role, TaskUnit.position)
-        .join(Task, Task.id == TaskUnit.task_id)
-        .where(Task.plan_id == plan_id)
-        .order_by(TaskUnit.task_id, TaskUnit.position)
-    )
-    for task_id, unit_id, role, position in links:
-        by_id[task_id].unit_links.append(UnitLinkRow(task_id, unit_id, role, position, units[unit_id]))
-    return rows
-
-
-def load_ledger_view(plan, actor, today, rules) -> PlanView:
-    """Like ``tasks.load_plan_view`` but over read-only rows (fast for large plans)."""
-    from .tasks import view_from_tasks
-
-    return view_from_tasks(plan, actor, today, rules, load_plan_rows(plan.id))

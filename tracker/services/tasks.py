@@ -11,7 +11,7 @@ from datetime import date
 from typing import Iterable, Optional
 
 from sqlalchemy import or_, select
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import joinedload
 
 from ..extensions import db
 from ..lights import LIGHT_LABELS, LIGHTS, LightRules, NodeState, evaluate_tree
@@ -21,8 +21,70 @@ from .errors import Forbidden, Invalid, NotFound
 
 
 def task_query():
-    """Tasks with their units eagerly loaded (two statements in all)."""
-    return select(Task).options(selectinload(Task.unit_links).joinedload(TaskUnit.unit))
+    """Tasks with their units joined in (one statement however many rows; call ``.unique()``)."""
+    return select(Task).options(joinedload(Task.unit_links).joinedload(TaskUnit.unit))
+
+
+# --- Read-only rows for whole-plan readers ---------------------------------------
+# The ledger, dashboard, export, API and my-tasks read a whole plan. Loading ~14,000
+# ORM objects (tasks and unit links) costs about a second for a 10,000-measure
+# plan; plain rows with the same attribute names cost a tenth of that. Three
+# statements in all (tasks, links, units), whatever the plan's size.
+
+_TASK_FIELDS = ("id", "plan_id", "parent_id", "level", "position", "code", "title", "description", "deadline",
+                "deadline_text", "is_leaf", "status", "progress", "latest_progress", "last_reported_at",
+                "last_report_period", "claimed_on", "completed_on", "completed_by_id", "return_comment",
+                "overdue_since", "version", "updated_at")
+
+
+class UnitLinkRow:
+    __slots__ = ("task_id", "unit_id", "role", "position", "unit")
+
+    def __init__(self, task_id, unit_id, role, position, unit):
+        self.task_id, self.unit_id, self.role, self.position, self.unit = task_id, unit_id, role, position, unit
+
+
+class TaskRow:
+    """A task as read-only plain data, duck-typed like ``models.Task`` for reading."""
+
+    __slots__ = _TASK_FIELDS + ("unit_links",)
+
+    def __init__(self, values):
+        for name, value in zip(_TASK_FIELDS, values):
+            setattr(self, name, value)
+        self.unit_links = []
+
+    @property
+    def lead_units(self):
+        return [link.unit for link in self.unit_links if link.role == LEAD]
+
+    @property
+    def co_units(self):
+        return [link.unit for link in self.unit_links if link.role == CO]
+
+    @property
+    def is_ongoing(self) -> bool:
+        return self.is_leaf and self.deadline is None
+
+    @property
+    def is_done(self) -> bool:
+        return self.status == DONE
+
+
+def load_plan_rows(plan_id: int) -> list[TaskRow]:
+    columns = [getattr(Task, name) for name in _TASK_FIELDS]
+    rows = [TaskRow(values) for values in db.session.execute(select(*columns).where(Task.plan_id == plan_id))]
+    by_id = {row.id: row for row in rows}
+    units = {u.id: u for u in db.session.execute(select(Unit)).scalars()}
+    links = db.session.execute(
+        select(TaskUnit.task_id, TaskUnit.unit_id, TaskUnit.role, TaskUnit.position)
+        .join(Task, Task.id == TaskUnit.task_id)
+        .where(Task.plan_id == plan_id)
+        .order_by(TaskUnit.task_id, TaskUnit.position)
+    )
+    for task_id, unit_id, role, position in links:
+        by_id[task_id].unit_links.append(UnitLinkRow(task_id, unit_id, role, position, units[unit_id]))
+    return rows
 
 
 def list_plans() -> list[Plan]:
@@ -112,7 +174,7 @@ def tree_order(tasks: list[Task]) -> list[Task]:
 
 
 def load_plan_view(plan: Plan, actor: User, today: date, rules: LightRules) -> PlanView:
-    tasks = list(db.session.execute(task_query().where(Task.plan_id == plan.id)).scalars().unique())
+    tasks = load_plan_rows(plan.id)
     return view_from_tasks(plan, actor, today, rules, tasks)
 
 
