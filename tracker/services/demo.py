@@ -87,7 +87,8 @@ def generate(today: date, seed: int = 2024) -> int:
                 task_id=task.id, user_id=reporter.id if reporter else None, unit_id=unit_id,
                 created_at=datetime.combine(day, time(9, rng.randint(0, 59))) - timedelta(hours=8),
                 report_date=day, period=report_period(day), status=status, progress=progress,
-                narrative=f"{STEPS[min(i, len(STEPS) - 1)]}（{task.title[:18]}…）",
+                narrative=(f"{STEPS[-1] if final else STEPS[i % (len(STEPS) - 1)]}，"
+                           f"本月累计完成进度{progress}%"),
                 problems=rng.choice(PROBLEMS), next_steps="持续推进，按时限完成" if status != PENDING_REVIEW else "",
             )
             db.session.add(entry)
