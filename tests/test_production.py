@@ -224,7 +224,7 @@ def start_gunicorn(database_url: str, tmp_path: Path, workers: int = 2):
         try:
             urllib.request.urlopen(base + "/login", timeout=2).close()
             return proc, base
-        except (urllib.error.URLError, ConnectionError):
+        except OSError:  # refused, reset or timed out while the workers boot
             time.sleep(0.1)
     proc.kill()
     raise AssertionError("gunicorn did not answer within 20 s")
@@ -252,32 +252,32 @@ def test_gunicorn_serves_login_api_and_session_pages(seeded, tmp_path):
 
     proc, base = start_gunicorn(url, tmp_path)
     try:
-        with urllib.request.urlopen(base + "/login", timeout=5) as resp:
+        with urllib.request.urlopen(base + "/login", timeout=30) as resp:
             page = resp.read().decode()
         assert resp.status == 200 and "登录" in page
         assert resp.headers["X-Frame-Options"] == "DENY"
 
         req = urllib.request.Request(base + "/api/v1/tasks?today=2024-07-01",
                                      headers={"Authorization": f"Bearer {token}"})
-        with urllib.request.urlopen(req, timeout=5) as resp:
+        with urllib.request.urlopen(req, timeout=30) as resp:
             tasks = json.loads(resp.read())
         assert resp.status == 200 and tasks
         assert any(t["level"] == 3 and "区交通局" in t["lead_units"] + t["co_units"] for t in tasks)
 
         bad = urllib.request.Request(base + "/api/v1/tasks", headers={"Authorization": "Bearer nope"})
         with pytest.raises(urllib.error.HTTPError) as err:
-            urllib.request.urlopen(bad, timeout=5)
+            urllib.request.urlopen(bad, timeout=30)
         assert err.value.code == 401
 
         # A browser session (CSRF on) survives across the two workers.
         jar = http.cookiejar.CookieJar()
         opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
-        login_page = opener.open(base + "/login", timeout=5).read().decode()
+        login_page = opener.open(base + "/login", timeout=30).read().decode()
         csrf = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', login_page).group(1)
         form = urllib.parse.urlencode({"username": "dubanke", "password": "demo1234", "csrf_token": csrf})
-        opener.open(base + "/login", data=form.encode(), timeout=5).close()
+        opener.open(base + "/login", data=form.encode(), timeout=30).close()
         for _ in range(4):
-            with opener.open(base + "/ledger", timeout=10) as resp:
+            with opener.open(base + "/ledger", timeout=30) as resp:
                 html = resp.read().decode()
             assert resp.status == 200 and resp.url.endswith("/ledger")
             assert html.count('class="col-light"><span') + html.count("light-row-") >= 92

@@ -12,6 +12,7 @@ from typing import Iterable, Optional
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from ..extensions import db
 from ..lights import LIGHT_LABELS, LIGHTS, LightRules, NodeState, evaluate_tree
@@ -23,6 +24,28 @@ from .errors import Forbidden, Invalid, NotFound
 def task_query():
     """Tasks with their units eagerly loaded (two statements in all)."""
     return select(Task).options(selectinload(Task.unit_links).joinedload(TaskUnit.unit))
+
+
+def load_plan_tasks(plan_id: int) -> list[Task]:
+    """All tasks of a plan with their unit links and units: three plain statements.
+
+    Faster than ``selectinload`` for a whole plan (no IN list of every task id):
+    the units are loaded into the identity map (so ``link.unit`` needs no SQL) and
+    each task's ``unit_links`` collection is filled from one query over the plan.
+    """
+    db.session.execute(select(Unit)).scalars().all()
+    tasks = list(db.session.execute(select(Task).where(Task.plan_id == plan_id)).scalars())
+    links = db.session.execute(
+        select(TaskUnit).join(Task, Task.id == TaskUnit.task_id).where(Task.plan_id == plan_id)
+        .order_by(TaskUnit.task_id, TaskUnit.position)
+    ).scalars()
+    by_task: dict[int, list[TaskUnit]] = {t.id: [] for t in tasks}
+    for link in links:
+        by_task[link.task_id].append(link)
+    for t in tasks:
+        if "unit_links" not in t.__dict__:  # keep a collection already loaded (and maybe changed)
+            set_committed_value(t, "unit_links", by_task[t.id])
+    return tasks
 
 
 def list_plans() -> list[Plan]:
@@ -112,8 +135,7 @@ def tree_order(tasks: list[Task]) -> list[Task]:
 
 
 def load_plan_view(plan: Plan, actor: User, today: date, rules: LightRules) -> PlanView:
-    tasks = list(db.session.execute(task_query().where(Task.plan_id == plan.id)).scalars().unique())
-    tasks = tree_order(tasks)
+    tasks = tree_order(load_plan_tasks(plan.id))
     states = evaluate_tree(tasks, today, rules)
     if actor.can_read_all:
         visible = {t.id for t in tasks}
