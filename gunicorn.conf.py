@@ -41,3 +41,9 @@ forwarded_allow_ips = os.environ.get("GUNICORN_FORWARDED_ALLOW_IPS", "127.0.0.1"
 proc_name = "tracker-web"
 # Each worker imports the app itself (no shared database connections across fork).
 preload_app = False
+# gunicorn's runtime control socket (~/.gunicorn/gunicorn.ctl) is shared by every instance of a user;
+# off unless a path is given (several instances run side by side in tests and benchmarks).
+if os.environ.get("GUNICORN_CONTROL_SOCKET"):
+    control_socket = os.environ["GUNICORN_CONTROL_SOCKET"]
+else:
+    control_socket_disable = True
