@@ -21,6 +21,8 @@ install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
 ## make run: set up the venv and the embedded SQLite database with demo data, then serve.
+## TRACKER_ENV=development allows the development SECRET_KEY (production refuses it).
+run: export TRACKER_ENV ?= development
 run: install
 	$(FLASK) init-db
 	$(FLASK) seed --if-empty --demo-progress

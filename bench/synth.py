@@ -140,7 +140,7 @@ def main(argv=None) -> None:
     parser.add_argument("--measures", type=int, default=175)
     parser.add_argument("--db", required=True, help="SQLite file to create")
     args = parser.parse_args(argv)
-    from bench.run_all import make_bench_app
+    from bench.plan_sizes import make_bench_app
 
     app = make_bench_app(Path(args.db))
     with app.app_context():

@@ -1,7 +1,9 @@
 #!/bin/sh
 # Start the web app (and, once present, the scheduler) for `make run`; Ctrl-C stops both.
 set -e
-: "${HOST:=127.0.0.1}" "${PORT:=5000}" "${FLASK:=.venv/bin/flask --app wsgi}"
+: "${HOST:=127.0.0.1}" "${PORT:=5000}" "${FLASK:=.venv/bin/flask --app wsgi}" "${TRACKER_ENV:=development}"
+# Local development: the development SECRET_KEY is allowed (production refuses it).
+export TRACKER_ENV
 pids=""
 cleanup() {
   for pid in $pids; do kill "$pid" 2>/dev/null || true; done

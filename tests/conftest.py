@@ -16,6 +16,9 @@ from sqlalchemy import text
 from tracker import create_app
 from tracker.extensions import db
 
+# Subprocesses started by tests (flask --app wsgi ..., gunicorn) may use the development SECRET_KEY;
+# tests/test_production.py removes this to check that production refuses it.
+os.environ.setdefault("TRACKER_ENV", "development")
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "").strip()
 TODAY = date(2024, 7, 1)  # a fixed "today" inside the reference plan's life
 PASSWORD = "demo1234"

@@ -29,6 +29,7 @@ def create_app(config: object | dict | None = None) -> Flask:
         app.config.update(config)
     elif config is not None:
         app.config.from_object(config)
+    check_secret_key(app)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     app.json.ensure_ascii = False  # Chinese text as is in JSON answers
     configure_database(app)
@@ -44,13 +45,45 @@ def create_app(config: object | dict | None = None) -> Flask:
     return app
 
 
+def check_secret_key(app: Flask) -> None:
+    """Refuse to run a real deployment with the development SECRET_KEY.
+
+    The development key is accepted only in debug or testing mode, or when
+    ``TRACKER_ENV=development`` (``make run`` and scripts/run-dev.sh set it).
+    """
+    from .config import DEV_SECRET_KEY
+
+    key = app.config.get("SECRET_KEY")
+    development = (
+        app.debug or app.testing
+        or os.environ.get("TRACKER_ENV", "").strip().lower() == "development"
+    )
+    if development:
+        return
+    if not key or key == DEV_SECRET_KEY:
+        raise RuntimeError(
+            "SECRET_KEY is not set (or is the development key): set a long random SECRET_KEY in the "
+            "environment for production, e.g. python3 -c 'import secrets; print(secrets.token_hex(32))'; "
+            "for local development set TRACKER_ENV=development or FLASK_DEBUG=1."
+        )
+
+
 def configure_proxy(app: Flask) -> None:
-    """Behind a reverse proxy, trust its X-Forwarded-For so login throttling sees real addresses."""
+    """Behind a reverse proxy, trust its X-Forwarded-* headers (so login throttling sees real addresses).
+
+    ``TRACKER_PROXY_FIX_X_FOR=N`` (config ``PROXY_FIX_X_FOR``) or ``TRACKER_PROXY_FIX=1`` with
+    ``TRACKER_PROXY_HOPS`` (default 1); off by default, so a forged header is ignored.
+    """
+    from .config import _bool, _int
+
     hops = int(app.config.get("PROXY_FIX_X_FOR") or 0)
+    if not hops and app.config.get("PROXY_FIX", _bool("TRACKER_PROXY_FIX")):
+        hops = _int("TRACKER_PROXY_HOPS", 1)
     if hops > 0:
         from werkzeug.middleware.proxy_fix import ProxyFix
 
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops,
+                                x_prefix=hops)
 
 
 def configure_database(app: Flask) -> None:

@@ -215,6 +215,26 @@ def run_scheduler_command(no_catch_up: bool) -> None:
 
 
 COMMANDS += [check_overdue_command, send_reminders_command, run_scheduler_command]
+@click.command("backup")
+@click.argument("dest", type=click.Path(path_type=Path))
+@click.option("--force", is_flag=True, help="覆盖已存在的目标文件")
+@with_appcontext
+def backup_command(dest: Path, force: bool) -> None:
+    """Copy the embedded SQLite database to DEST while the app runs (online backup).
+
+    DEST may be a directory: the copy is then named tracker-YYYYMMDD-HHMMSS.db.
+    For PostgreSQL use pg_dump (see docs/deploy.md).
+    """
+    from .services.backup import BackupError, backup_database
+
+    try:
+        target, size = backup_database(db.engine.url, dest, force=force)
+    except BackupError as exc:
+        raise CommandError(str(exc)) from None
+    click.echo(f"已备份到 {target}（{size / 1024 / 1024:.1f} MB）。")
+
+
+COMMANDS.append(backup_command)
 
 
 def register(app: Flask) -> None:
