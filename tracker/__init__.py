@@ -115,6 +115,7 @@ def configure_paths(app: Flask) -> None:
 
 def register_extensions(app: Flask) -> None:
     db.init_app(app)
+    from .services import revision  # noqa: F401  (session events that bump the data revision)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
     csrf.init_app(app)
     login_manager.init_app(app)

@@ -317,3 +317,17 @@ class JobRun(db.Model):
     run_date: Mapped[date] = mapped_column(Date)
     finished_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     summary: Mapped[str] = mapped_column(Text, default="")
+
+
+class DataRevision(db.Model):
+    """One row whose ``revision`` grows with every committed change to the plan data.
+
+    Readers key their per-process caches on (token, revision); ``token`` changes when
+    the row is recreated (an emptied database), so a cache never outlives its data.
+    See ``tracker/services/revision.py``.
+    """
+
+    __tablename__ = "data_revision"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    revision: Mapped[int] = mapped_column(Integer, default=1)
+    token: Mapped[str] = mapped_column(String(32))

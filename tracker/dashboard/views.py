@@ -4,6 +4,7 @@ from flask import render_template, request
 
 from ..services.dashboard import SORT_KEYS, bar_chart, completion_series, line_chart, overview, unit_ranking
 from ..services.errors import Invalid, NotFound
+from ..services.readcache import cached
 from ..services.tasks import load_plan_view
 from ..services.tasks import get_plan, list_plans
 from ..web import actor, light_rules, request_today
@@ -36,17 +37,24 @@ def index():
     rules = light_rules()
     view = load_plan_view(plan, user, today, rules)
     unit_id = None if user.can_read_all else (user.unit_id or -1)
-    ov = overview(view, today, rules, unit_id=unit_id)
     sort = request.args.get("sort", "overdue")
     sort = sort if sort in SORT_KEYS else "overdue"
     descending = request.args.get("dir", "desc" if sort != "name" else "asc") != "asc"
-    ranking = unit_ranking(view, today, rules, only_unit_id=unit_id, sort=sort, descending=descending)
-    series = completion_series(plan.id, today, plan.start_date, unit_id=unit_id)
-    by_overdue = sorted(ranking, key=lambda r: (-r.overdue, r.unit.id))
+
+    def build():
+        ov = overview(view, today, rules, unit_id=unit_id)
+        ranking = unit_ranking(view, today, rules, only_unit_id=unit_id, sort=sort, descending=descending)
+        series = completion_series(plan.id, today, plan.start_date, unit_id=unit_id)
+        by_overdue = sorted(ranking, key=lambda r: (-r.overdue, r.unit.id))
+        return ov, ranking, line_chart(series, ov.total), bar_chart([(r.name, r.overdue) for r in by_overdue])
+
+    # Computed once per data revision, day, reader and sort (services/readcache.py).
+    key = None if view.cache_key is None else ("dashboard", view.cache_key, unit_id, sort, descending)
+    ov, ranking, line, bars = cached(key, build)
     keep = {k: request.args[k] for k in ("plan", "today") if request.args.get(k, "").strip()}
     return render_template(
         "dashboard/index.html", plan=plan, plans=list_plans(), ov=ov, ranking=ranking, today=today,
         sort=sort, descending=descending, sort_labels=SORT_LABELS, keep=keep,
-        line=line_chart(series, ov.total), bars=bar_chart([(r.name, r.overdue) for r in by_overdue]),
+        line=line, bars=bars,
         own_unit=None if user.can_read_all else user.unit,
     )

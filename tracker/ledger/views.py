@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+from dataclasses import astuple
 from io import BytesIO
 
 from flask import render_template, request, send_file, url_for
+from markupsafe import Markup
 from sqlalchemy import select
 
 from ..extensions import db
@@ -11,6 +13,7 @@ from ..models import Unit
 from ..services.errors import Invalid
 from ..services.excel_export import export_filename, ledger_xlsx_bytes
 from ..services.ledger import build_ledger
+from ..services.readcache import cached
 from ..services.tasks import load_plan_view
 from ..services.tasks import filter_with_context, get_plan, list_plans, parse_filter
 from ..status import STATUS_LABELS
@@ -30,14 +33,14 @@ def _plan_arg():
 
 
 def _load():
-    """The plan, its view for the current user, the filter and the ledger table."""
+    """The plan, its view for the current user, the filter and the ledger table (cached per revision)."""
     today = request_today()
     plan = get_plan(_plan_arg())
     view = load_plan_view(plan, actor(), today, light_rules())
     filt = parse_filter(request.args)
-    shown = filter_with_context(view, filt)
-    table = build_ledger(view, shown)
-    return today, plan, view, filt, table
+    key = None if view.cache_key is None else ("ledger_table", view.cache_key, astuple(filt))
+    table = cached(key, lambda: build_ledger(view, filter_with_context(view, filt)))
+    return today, plan, view, filt, table, key
 
 
 def filter_args() -> dict[str, str]:
@@ -64,17 +67,19 @@ def filter_note(view, filt) -> str:
 
 @bp.route("/ledger")
 def index():
-    today, plan, view, filt, table = _load()
+    today, plan, view, filt, table, key = _load()
     roots = [t for t in view.tasks if t.parent_id is None and t.id in view.visible]
     units = list(db.session.execute(select(Unit).where(Unit.active.is_(True)).order_by(Unit.kind, Unit.id)).scalars())
     current_unit = request.args.get("unit", "").strip()
     # One URL prefix instead of a url_for per row (10,000-row ledgers).
     task_href = url_for("tasks.detail", task_id=0)[:-1] if "tasks.detail" in _endpoints() else ""
+    rows_html = cached(None if key is None else ("ledger_rows", key, task_href), lambda: Markup(render_template(
+        "ledger/_rows.html", table=table, task_href=task_href, measure_cells=measure_cells)))
     return render_template(
         "ledger/index.html", plan=plan, plans=list_plans(), view=view, table=table, filt=filt,
         roots=roots, today=today, args=request.args, export_args=filter_args(), units=units,
         current_unit=current_unit, unit_names={n for u in units for n in (u.short_name, u.full_name)},
-        task_href=task_href, measure_cells=measure_cells,
+        rows_html=rows_html,
     )
 
 
@@ -87,7 +92,7 @@ def _endpoints():
 @bp.route("/ledger/export.xlsx")
 def export():
     """Exactly what the ledger shows for the same query string, as .xlsx."""
-    today, plan, view, filt, table = _load()
+    today, plan, view, filt, table, _key = _load()
     data = ledger_xlsx_bytes(plan, table, today, filter_note=filter_note(view, filt))
     return send_file(
         BytesIO(data),

@@ -1,0 +1,81 @@
+"""A data revision for read caches: bumped once by every commit that changes plan data.
+
+Session events mark a transaction that writes tasks, their units, units, plans,
+progress reports or reviews (ORM flushes and ORM ``update()``/``delete()``
+statements alike); just before COMMIT the single ``data_revision`` row is
+incremented, so the row lock is held only for the commit itself and commits are
+ordered: a reader that sees revision N sees every change up to N.
+"""
+from __future__ import annotations
+
+import secrets
+from typing import Optional
+
+from sqlalchemy import event, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from ..models import (
+    DataRevision,
+    Plan,
+    ProgressUpdate,
+    Review,
+    Task,
+    TaskEvent,
+    TaskUnit,
+    Unit,
+)
+
+TRACKED_CLASSES = (Task, TaskUnit, Unit, Plan, ProgressUpdate, Review, TaskEvent)
+TRACKED_TABLES = frozenset(cls.__tablename__ for cls in TRACKED_CLASSES)
+_FLAG = "tracker_data_changed"
+
+
+def _touches_tracked(objects) -> bool:
+    return any(isinstance(obj, TRACKED_CLASSES) for obj in objects)
+
+
+@event.listens_for(Session, "after_flush")
+def _after_flush(session, _context) -> None:
+    if _touches_tracked(session.new) or _touches_tracked(session.dirty) or _touches_tracked(session.deleted):
+        session.info[_FLAG] = True
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _on_execute(state) -> None:
+    if not (state.is_update or state.is_delete or state.is_insert):
+        return
+    table = getattr(state.statement, "table", None)
+    if table is None or getattr(table, "name", None) in TRACKED_TABLES:
+        session = state.session
+        session.info[_FLAG] = True
+
+
+@event.listens_for(Session, "before_commit")
+def _before_commit(session) -> None:
+    session.flush()  # the final flush, so its changes are marked before we look
+    if not session.info.pop(_FLAG, False):
+        return
+    result = session.execute(
+        update(DataRevision).where(DataRevision.id == 1).values(revision=DataRevision.revision + 1)
+    )
+    if result.rowcount == 0:
+        try:
+            with session.begin_nested():
+                session.execute(insert(DataRevision).values(id=1, revision=1, token=secrets.token_hex(8)))
+        except IntegrityError:  # another process created it meanwhile
+            session.execute(
+                update(DataRevision).where(DataRevision.id == 1).values(revision=DataRevision.revision + 1)
+            )
+    session.info.pop(_FLAG, None)
+
+
+@event.listens_for(Session, "after_rollback")
+def _after_rollback(session) -> None:
+    session.info.pop(_FLAG, None)
+
+
+def current_revision(session: Session) -> Optional[tuple[str, int]]:
+    """(token, revision) of the data now, or None when nothing was ever recorded (don't cache)."""
+    row = session.execute(select(DataRevision.token, DataRevision.revision).where(DataRevision.id == 1)).first()
+    return (row[0], row[1]) if row else None
