@@ -314,6 +314,13 @@ def test_phone_report_form_my_tasks_and_dashboard(phone_page, live_server, shot)
     assert page.url.endswith("/my-tasks")
     no_overflow(page)
     shot(page, "2-my-tasks")
+    # Each measure's title gets (nearly) the whole width and the row needs no sideways scrolling.
+    titles = page.locator("table.my-tasks-table td.c-title").evaluate_all(
+        "cells => cells.map(c => Math.round(c.getBoundingClientRect().width))")
+    assert titles and min(titles) >= 250, titles
+    for box in page.locator(".table-responsive").evaluate_all(
+            "els => els.map(e => ({scroll: e.scrollWidth, client: e.clientWidth}))"):
+        assert box["scroll"] <= box["client"], box
 
     lead = page.locator("table.my-tasks-table tbody tr", has=page.locator("td:nth-child(3)", has_text="牵头")).first
     link = lead.locator("td").nth(1).locator("a").first
