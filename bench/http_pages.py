@@ -28,7 +28,7 @@ from serve import ROOT, bench_server  # noqa: E402
 PAGES = [
     ("工作台账 /ledger（全部 92 项）", "/ledger", "dubanke"),
     ("总览 /", "/", "dubanke"),
-    ("本单位任务 /tasks/mine", "/tasks/mine", "sfj"),
+    ("本单位任务 /my-tasks", "/my-tasks", "sfj"),
     ("逾期清单 /overdue", "/overdue", "dubanke"),
     ("API /api/v1/tasks", "/api/v1/tasks", "dubanke"),
 ]

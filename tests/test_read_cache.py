@@ -98,3 +98,24 @@ def test_another_process_write_is_seen(seeded, client, auth, tmp_path, monkeypat
     after = client.get(f"/api/v1/tasks?level=3&today={TODAY.isoformat()}").get_json()
     row = next(t for t in after if t["id"] == task_id)
     assert row["status"] == "in_progress" and row["progress"] == 30
+
+
+def test_first_level_subtree_view_matches_the_full_view(seeded):
+    from tracker.lights import LightRules
+    from tracker.services.tasks import TaskFilter, filter_with_context, get_plan, load_plan_view
+    from tracker.services.users import get_user_by_name
+
+    with seeded.app_context():
+        user, plan = get_user_by_name("dubanke"), get_plan(None)
+        full = load_plan_view(plan, user, TODAY, LightRules())
+        roots = [t for t in full.tasks if t.parent_id is None]
+        assert len(roots) == 20
+        for root in roots:
+            sub = load_plan_view(plan, user, TODAY, LightRules(), root_id=root.id)
+            f = TaskFilter(root_id=root.id)
+            expected = [(t.id, full.states[t.id].light, full.states[t.id].percent, full.states[t.id].counts)
+                        for t in filter_with_context(full, f)]
+            got = [(t.id, sub.states[t.id].light, sub.states[t.id].percent, sub.states[t.id].counts)
+                   for t in filter_with_context(sub, f)]
+            assert got == expected and len(got) >= 3
+            assert len(sub.tasks) < len(full.tasks)

@@ -15,7 +15,7 @@ from ..services.excel_export import export_filename, ledger_xlsx_bytes
 from ..services.ledger import build_ledger
 from ..services.readcache import cached
 from ..services.tasks import load_plan_view
-from ..services.tasks import filter_with_context, get_plan, list_plans, parse_filter
+from ..services.tasks import filter_with_context, get_plan, list_plans, parse_filter, plan_roots
 from ..status import STATUS_LABELS
 from ..web import actor, light_rules, request_today
 from . import bp
@@ -36,8 +36,8 @@ def _load():
     """The plan, its view for the current user, the filter and the ledger table (cached per revision)."""
     today = request_today()
     plan = get_plan(_plan_arg())
-    view = load_plan_view(plan, actor(), today, light_rules())
     filt = parse_filter(request.args)
+    view = load_plan_view(plan, actor(), today, light_rules(), root_id=filt.root_id)
     key = None if view.cache_key is None else ("ledger_table", view.cache_key, astuple(filt))
     table = cached(key, lambda: build_ledger(view, filter_with_context(view, filt)))
     return today, plan, view, filt, table, key
@@ -68,7 +68,9 @@ def filter_note(view, filt) -> str:
 @bp.route("/ledger")
 def index():
     today, plan, view, filt, table, key = _load()
-    roots = [t for t in view.tasks if t.parent_id is None and t.id in view.visible]
+    user = actor()
+    roots = (plan_roots(plan.id) if user.can_read_all
+             else [t for t in view.tasks if t.parent_id is None and t.id in view.visible])
     units = list(db.session.execute(select(Unit).where(Unit.active.is_(True)).order_by(Unit.kind, Unit.id)).scalars())
     current_unit = request.args.get("unit", "").strip()
     # One URL prefix instead of a url_for per row (10,000-row ledgers).

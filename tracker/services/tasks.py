@@ -11,7 +11,7 @@ from functools import cached_property
 from datetime import date
 from typing import Iterable, Optional
 
-from sqlalchemy import or_, select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import joinedload
 
 from ..extensions import db
@@ -92,16 +92,27 @@ class TaskRow:
         return self.status == DONE
 
 
-def load_plan_rows(plan_id: int) -> list[TaskRow]:
+def subtree_ids(root_id: int):
+    """A SELECT of the ids of ``root_id`` and all its descendants (recursive CTE)."""
+    sub = select(Task.id).where(Task.id == root_id).cte("subtree", recursive=True)
+    sub = sub.union_all(select(Task.id).join(sub, Task.parent_id == sub.c.id))
+    return select(sub.c.id)
+
+
+def load_plan_rows(plan_id: int, root_id: Optional[int] = None) -> list[TaskRow]:
+    """A plan's tasks (or one first-level task's subtree) with units: three statements."""
     columns = [getattr(Task, name) for name in _TASK_FIELDS]
-    rows = [TaskRow(values) for values in db.session.execute(select(*columns).where(Task.plan_id == plan_id))]
+    where = Task.plan_id == plan_id
+    if root_id is not None:
+        where = and_(where, Task.id.in_(subtree_ids(root_id)))
+    rows = [TaskRow(values) for values in db.session.execute(select(*columns).where(where))]
     by_id = {row.id: row for row in rows}
     units = {row[0]: UnitInfo(*row) for row in db.session.execute(
         select(Unit.id, Unit.full_name, Unit.short_name, Unit.kind, Unit.emails, Unit.active))}
     links = db.session.execute(
         select(TaskUnit.task_id, TaskUnit.unit_id, TaskUnit.role, TaskUnit.position)
         .join(Task, Task.id == TaskUnit.task_id)
-        .where(Task.plan_id == plan_id)
+        .where(where)
         .order_by(TaskUnit.task_id, TaskUnit.position)
     )
     for task_id, unit_id, role, position in links:
@@ -111,6 +122,13 @@ def load_plan_rows(plan_id: int) -> list[TaskRow]:
 
 def list_plans() -> list[Plan]:
     return list(db.session.execute(select(Plan).order_by(Plan.id)).scalars())
+
+
+def plan_roots(plan_id: int) -> list:
+    """First-level tasks of a plan (id, code, title), in order: one statement."""
+    return list(db.session.execute(
+        select(Task.id, Task.code, Task.title).where(Task.plan_id == plan_id, Task.parent_id.is_(None))
+        .order_by(Task.position, Task.id)))
 
 
 def get_plan(plan_id: Optional[int]) -> Plan:
@@ -202,19 +220,24 @@ def visibility_key(actor: User):
     return "all" if actor.can_read_all else ("unit", actor.unit_id)
 
 
-def load_plan_view(plan: Plan, actor: User, today: date, rules: LightRules) -> PlanView:
+def load_plan_view(plan: Plan, actor: User, today: date, rules: LightRules,
+                   root_id: Optional[int] = None) -> PlanView:
     """The plan as ``actor`` sees it on ``today``: three statements on a miss, one on a cache hit.
 
     The computed tree is kept per process for the current data revision
     (``services/readcache.py``), so a busy ledger does not rebuild it per request.
+    With ``root_id`` (a first-level task) a reader who sees everything gets only that
+    subtree, which is all a ledger filtered to it needs (its roll-ups are complete).
     """
     from .readcache import cached, revision_key
 
+    if not actor.can_read_all:
+        root_id = None  # a unit's visibility is computed over the whole plan
     rev = revision_key()
-    key = None if rev is None else ("plan_view", rev, plan.id, today, rules, visibility_key(actor))
+    key = None if rev is None else ("plan_view", rev, plan.id, today, rules, visibility_key(actor), root_id)
 
     def build():
-        view = view_from_tasks(plan, actor, today, rules, load_plan_rows(plan.id))
+        view = view_from_tasks(plan, actor, today, rules, load_plan_rows(plan.id, root_id))
         return view.tasks, view.states, view.visible, view.own
 
     tasks, states, visible, own = cached(key, build)
