@@ -8,7 +8,7 @@ overdue day of every measure due 2024-06-30 and a weekly repeat day of those due
 are due soon. Each mail mode starts from a fresh copy of the built file:
 
 * ``file`` — no MAIL_SERVER, every email written as an ``.eml`` file;
-* ``smtp`` — a real aiosmtpd server on loopback (``tests/mailserver.py``).
+* ``smtp`` — a real aiosmtpd server on loopback, in its own process (``bench/smtp_sink.py``).
 
     python bench/scan.py [--measures 10000] [--runs 3] [--profile]
 
@@ -23,6 +23,7 @@ import os
 import pstats
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -73,6 +74,39 @@ def make_app(db_path: Path, mail_dir: Path, smtp_port: int | None):
     return create_app(config)
 
 
+class Sink:
+    """bench/smtp_sink.py in its own process (so its parsing does not share our GIL)."""
+
+    def __init__(self, log: Path, data_delay: float = 0.0):
+        self.log = log
+        log.write_text("")
+        self.proc = subprocess.Popen([sys.executable, str(ROOT / "bench" / "smtp_sink.py"), "--log", str(log),
+                                      "--data-delay", str(data_delay)], stdout=subprocess.PIPE, text=True)
+        line = self.proc.stdout.readline().split()
+        if not line or line[0] != "ready":
+            self.stop()
+            raise RuntimeError("smtp_sink did not start")
+        self.port = int(line[1])
+
+    def keys(self) -> list[str]:
+        return self.log.read_text(encoding="utf-8").split()
+
+    def received(self) -> int:
+        return len(self.keys())
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def start_sink(log: Path, data_delay: float = 0.0) -> Sink:
+    return Sink(log, data_delay)
+
+
 def one_run(src: Path, work: Path, today: date, mode: str, profile: bool = False) -> dict:
     """Copy the built file, run the sweep once; returns timings and counts."""
     from sqlalchemy import event
@@ -85,11 +119,7 @@ def one_run(src: Path, work: Path, today: date, mode: str, profile: bool = False
     shutil.copyfile(src, db_path)
     mail_dir = work / f"mail-{mode}"
     shutil.rmtree(mail_dir, ignore_errors=True)
-    server = None
-    if mode == "smtp":
-        from tests.mailserver import SMTPServer
-
-        server = SMTPServer().start()
+    server = start_sink(work / f"keys-{mode}.txt") if mode == "smtp" else None
     try:
         app = make_app(db_path, mail_dir, server.port if server else None)
         with app.app_context():
@@ -112,7 +142,7 @@ def one_run(src: Path, work: Path, today: date, mode: str, profile: bool = False
                 profiler.disable()
             event.remove(db.engine, "before_cursor_execute", count)
             delivered = reminders.delivery.sent if reminders.delivery else 0
-            received = len(server.messages) if server else len(list(mail_dir.glob("*.eml")))
+            received = server.received() if server else len(list(mail_dir.glob("*.eml")))
             out = {"overdue_s": t1 - t0, "reminders_s": t2 - t1, "total_s": t2 - t0,
                    "queries_overdue": q_overdue, "queries_reminders": queries["n"] - q_overdue,
                    "flagged": overdue.flagged, "overdue_total": overdue.overdue_total,

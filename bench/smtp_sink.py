@@ -1,0 +1,64 @@
+"""A loopback SMTP server in its own process, for benchmarks and fault tests.
+
+Accepts every message and appends its ``X-Tracker-Dedupe-Key`` header, one a
+line, to ``--log`` (flushed at once, so a reader sees each accepted message).
+``--data-delay`` seconds are slept before answering DATA (a slow server, so a
+kill lands mid-send). Prints ``ready <port>`` when listening.
+
+    python bench/smtp_sink.py --port 0 --log /tmp/keys.txt [--data-delay 0.5]
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import re
+import signal
+import socket
+import sys
+import threading
+
+from aiosmtpd.controller import Controller
+
+_KEY = re.compile(rb"^X-Tracker-Dedupe-Key:\s*(.+?)\r?$", re.MULTILINE | re.IGNORECASE)
+
+
+class Handler:
+    def __init__(self, log_path: str, delay: float):
+        self.log = open(log_path, "a", encoding="utf-8")
+        self.delay = delay
+
+    async def handle_DATA(self, server, session, envelope):
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        match = _KEY.search(envelope.original_content or envelope.content)
+        self.log.write((match.group(1).decode("utf-8", "replace").strip() if match else "-") + "\n")
+        self.log.flush()
+        return "250 OK"
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--log", required=True)
+    parser.add_argument("--data-delay", type=float, default=0.0)
+    args = parser.parse_args(argv)
+    port = args.port
+    if not port:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+    controller = Controller(Handler(args.log, args.data_delay), hostname="127.0.0.1", port=port)
+    controller.start()
+    print(f"ready {port}", flush=True)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        stop.wait()
+    except KeyboardInterrupt:
+        pass
+    controller.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
