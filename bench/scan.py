@@ -23,7 +23,6 @@ import os
 import pstats
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -33,6 +32,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+
+from bench.smtp_sink import Sink  # noqa: E402
 
 TARGET_S = 2.0
 
@@ -74,39 +75,6 @@ def make_app(db_path: Path, mail_dir: Path, smtp_port: int | None):
     return create_app(config)
 
 
-class Sink:
-    """bench/smtp_sink.py in its own process (so its parsing does not share our GIL)."""
-
-    def __init__(self, log: Path, data_delay: float = 0.0):
-        self.log = log
-        log.write_text("")
-        self.proc = subprocess.Popen([sys.executable, str(ROOT / "bench" / "smtp_sink.py"), "--log", str(log),
-                                      "--data-delay", str(data_delay)], stdout=subprocess.PIPE, text=True)
-        line = self.proc.stdout.readline().split()
-        if not line or line[0] != "ready":
-            self.stop()
-            raise RuntimeError("smtp_sink did not start")
-        self.port = int(line[1])
-
-    def keys(self) -> list[str]:
-        return self.log.read_text(encoding="utf-8").split()
-
-    def received(self) -> int:
-        return len(self.keys())
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-
-
-def start_sink(log: Path, data_delay: float = 0.0) -> Sink:
-    return Sink(log, data_delay)
-
-
 def one_run(src: Path, work: Path, today: date, mode: str, profile: bool = False) -> dict:
     """Copy the built file, run the sweep once; returns timings and counts."""
     from sqlalchemy import event
@@ -119,7 +87,7 @@ def one_run(src: Path, work: Path, today: date, mode: str, profile: bool = False
     shutil.copyfile(src, db_path)
     mail_dir = work / f"mail-{mode}"
     shutil.rmtree(mail_dir, ignore_errors=True)
-    server = start_sink(work / f"keys-{mode}.txt") if mode == "smtp" else None
+    server = Sink(work / f"keys-{mode}.txt") if mode == "smtp" else None
     try:
         app = make_app(db_path, mail_dir, server.port if server else None)
         with app.app_context():

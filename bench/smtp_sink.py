@@ -3,7 +3,7 @@
 Accepts every message and appends its ``X-Tracker-Dedupe-Key`` header, one a
 line, to ``--log`` (flushed at once, so a reader sees each accepted message).
 ``--data-delay`` seconds are slept before answering DATA (a slow server, so a
-kill lands mid-send). Prints ``ready <port>`` when listening.
+kill lands mid-send). Prints ``ready <port>`` when listening. ``Sink`` starts it from Python.
 
     python bench/smtp_sink.py --port 0 --log /tmp/keys.txt [--data-delay 0.5]
 """
@@ -14,8 +14,11 @@ import asyncio
 import re
 import signal
 import socket
+import subprocess
 import sys
 import threading
+
+from pathlib import Path
 
 from aiosmtpd.controller import Controller
 
@@ -34,6 +37,36 @@ class Handler:
         self.log.write((match.group(1).decode("utf-8", "replace").strip() if match else "-") + "\n")
         self.log.flush()
         return "250 OK"
+
+
+class Sink:
+    """bench/smtp_sink.py in its own process (so its parsing does not share our GIL)."""
+
+    def __init__(self, log: Path, data_delay: float = 0.0):
+        log = Path(log)
+        self.log = log
+        log.write_text("")
+        self.proc = subprocess.Popen([sys.executable, __file__, "--log", str(log),
+                                      "--data-delay", str(data_delay)], stdout=subprocess.PIPE, text=True)
+        line = self.proc.stdout.readline().split()
+        if not line or line[0] != "ready":
+            self.stop()
+            raise RuntimeError("smtp_sink did not start")
+        self.port = int(line[1])
+
+    def keys(self) -> list[str]:
+        return self.log.read_text(encoding="utf-8").split()
+
+    def received(self) -> int:
+        return len(self.keys())
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
 
 
 def main(argv=None) -> int:
