@@ -10,7 +10,7 @@ are due soon. Each mail mode starts from a fresh copy of the built file:
 * ``file`` — no MAIL_SERVER, every email written as an ``.eml`` file;
 * ``smtp`` — a real aiosmtpd server on loopback, in its own process (``bench/smtp_sink.py``).
 
-    python bench/scan.py [--measures 10000] [--runs 3] [--profile]
+    python bench/scan.py [--measures 10000] [--runs 3] [--profile] [--database-url postgresql+psycopg://…]
 
 ``--profile`` prints a cProfile summary of one ``smtp`` run.
 """
@@ -38,16 +38,18 @@ from bench.smtp_sink import Sink  # noqa: E402
 TARGET_S = 2.0
 
 
-def build(db_path: Path, measures: int, today: date) -> dict:
+def build(url: str, measures: int, today: date) -> dict:
     from sqlalchemy import func, select, update
 
-    from bench.plan_sizes import make_bench_app
     from bench.synth import populate
+    from tracker import create_app
     from tracker.extensions import db
     from tracker.models import Task, Unit
 
-    app = make_bench_app(db_path)
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench"})
     with app.app_context():
+        db.drop_all()
+        db.create_all()
         populate(measures)
         for unit_id in db.session.execute(select(Unit.id)).scalars():
             db.session.execute(update(Unit).where(Unit.id == unit_id).values(
@@ -64,10 +66,10 @@ def build(db_path: Path, measures: int, today: date) -> dict:
     return counts
 
 
-def make_app(db_path: Path, mail_dir: Path, smtp_port: int | None):
+def make_app(url: str, mail_dir: Path, smtp_port: int | None):
     from tracker import create_app
 
-    config = {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{db_path}", "SECRET_KEY": "bench",
+    config = {"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench",
               "MAIL_FILE_FOLDER": str(mail_dir), "BUREAU_EMAILS": "duban@bdq.tj.gov.cn",
               "MAIL_SERVER": "", "BASE_URL": "https://duban.example.cn"}
     if smtp_port:
@@ -75,21 +77,38 @@ def make_app(db_path: Path, mail_dir: Path, smtp_port: int | None):
     return create_app(config)
 
 
-def one_run(src: Path, work: Path, today: date, mode: str, profile: bool = False) -> dict:
-    """Copy the built file, run the sweep once; returns timings and counts."""
+def fresh_copy(src_url: str, work: Path, mode: str) -> str:
+    """SQLite: a copy of the built file. PostgreSQL: the same database, put back as built."""
+    if src_url.startswith("sqlite:///"):
+        db_path = work / f"run-{mode}.db"
+        shutil.copyfile(src_url[len("sqlite:///"):], db_path)
+        return f"sqlite:///{db_path}"
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(src_url)
+    with engine.begin() as conn:
+        conn.execute(text("DELETE FROM notifications"))
+        conn.execute(text("DELETE FROM task_events"))
+        conn.execute(text("UPDATE tasks SET overdue_since = NULL WHERE overdue_since IS NOT NULL"))
+        conn.execute(text("ANALYZE"))
+    engine.dispose()
+    return src_url
+
+
+def one_run(src_url: str, work: Path, today: date, mode: str, profile: bool = False) -> dict:
+    """Start from the built state, run the sweep once; returns timings and counts."""
     from sqlalchemy import event
 
     from tracker.extensions import db
     from tracker.services.overdue import check_overdue
     from tracker.services.reminders import send_reminders
 
-    db_path = work / f"run-{mode}.db"
-    shutil.copyfile(src, db_path)
+    url = fresh_copy(src_url, work, mode)
     mail_dir = work / f"mail-{mode}"
     shutil.rmtree(mail_dir, ignore_errors=True)
     server = Sink(work / f"keys-{mode}.txt") if mode == "smtp" else None
     try:
-        app = make_app(db_path, mail_dir, server.port if server else None)
+        app = make_app(url, mail_dir, server.port if server else None)
         with app.app_context():
             queries = {"n": 0}
 
@@ -133,15 +152,18 @@ def main(argv=None) -> int:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--today", default="2024-07-01")
     parser.add_argument("--profile", action="store_true", help="print a cProfile summary of one smtp run")
+    parser.add_argument("--database-url", default="",
+                        help="an EMPTY PostgreSQL database to use instead of a SQLite file (its tables are dropped)")
     args = parser.parse_args(argv)
     today = date.fromisoformat(args.today)
     with tempfile.TemporaryDirectory(prefix="tracker-scan-") as tmp:
         work = Path(tmp)
         os.environ.setdefault("TRACKER_INSTANCE_PATH", str(work / "instance"))
-        src = work / "built.db"
+        src = args.database_url or f"sqlite:///{work / 'built.db'}"
         started = time.perf_counter()
         counts = build(src, args.measures, today)
-        print(f"合成计划：{counts['measures']:,} 项具体举措，{counts['units']} 个单位，"
+        engine = "PostgreSQL" if src.startswith("postgresql") else "SQLite 文件库"
+        print(f"合成计划：{counts['measures']:,} 项具体举措，{counts['units']} 个单位，{engine}，"
               f"构建 {time.perf_counter() - started:.1f}s；日期 {today.isoformat()}", flush=True)
         if args.profile:
             print(one_run(src, work, today, "smtp", profile=True)["profile"])
