@@ -162,8 +162,8 @@ class Measure:
     __slots__ = FIELDS + ("unit_links",)
 
     def __init__(self, values):
-        for name, value in zip(self.FIELDS, values):
-            setattr(self, name, value)
+        (self.id, self.code, self.title, self.deadline, self.deadline_text, self.status, self.claimed_on,
+         self.last_report_period) = values  # the order of FIELDS
         self.unit_links: list[_Link] = []
 
     @property
