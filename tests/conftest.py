@@ -119,3 +119,7 @@ def csrf_token_from(html: str) -> str:
 
 def requires_postgres():
     return pytest.mark.skipif(not TEST_DATABASE_URL, reason="TEST_DATABASE_URL not set: PostgreSQL tests skipped")
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "slow: takes a few seconds (real processes killed); still part of make test")

@@ -6,14 +6,17 @@ NULL``) and the history event is only written when this process changed the row.
 """
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 
 from ..extensions import db
-from ..models import Task, TaskEvent
+from ..models import Task, TaskEvent, utcnow
 from ..status import DONE, PENDING_REVIEW
+
+CHUNK = 500  # ids per UPDATE … IN (…), well under every driver's parameter limit
 
 
 @dataclass
@@ -35,7 +38,30 @@ def is_overdue(status: str, deadline: date | None, claimed_on: date | None, toda
     return True
 
 
+def _set_overdue_since(ids: list[int], value: date | None) -> list[int]:
+    """Conditionally set ``overdue_since`` on ``ids``; returns the ids this process changed.
+
+    ``WHERE overdue_since IS NULL`` (or ``IS NOT NULL`` when clearing) keeps two
+    concurrent runs from both changing (and both journalling) the same row.
+    """
+    changed: list[int] = []
+    guard = Task.overdue_since.is_(None) if value is not None else Task.overdue_since.is_not(None)
+    for i in range(0, len(ids), CHUNK):
+        changed += db.session.execute(
+            update(Task).where(Task.id.in_(ids[i:i + CHUNK]), guard)
+            .values(overdue_since=value).returning(Task.id)
+            .execution_options(synchronize_session=False)
+        ).scalars().all()
+    return changed
+
+
 def check_overdue(today: date) -> OverdueResult:
+    """Flag and clear overdue measures; one commit.
+
+    A fixed handful of statements however many rows change: the rows to flag are
+    grouped by their first overdue day (one UPDATE … WHERE id IN … RETURNING per
+    distinct deadline), the history events go in with one bulk INSERT.
+    """
     result = OverdueResult()
     rows = db.session.execute(
         select(Task.id, Task.status, Task.deadline, Task.claimed_on, Task.overdue_since)
@@ -43,29 +69,34 @@ def check_overdue(today: date) -> OverdueResult:
         .where((Task.overdue_since.is_not(None)) | ((Task.deadline < today) & (Task.status != DONE)))
         .order_by(Task.id)  # one lock order for concurrent runs
     ).all()
+    to_flag: dict[date, list[int]] = defaultdict(list)
+    to_clear: list[int] = []
+    status_of: dict[int, str] = {}
     for task_id, status, deadline, claimed_on, overdue_since in rows:
         overdue = is_overdue(status, deadline, claimed_on, today)
         if overdue:
             result.overdue_total += 1
         if overdue and overdue_since is None:
-            first_day = deadline + timedelta(days=1)
-            changed = db.session.execute(
-                update(Task).where(Task.id == task_id, Task.overdue_since.is_(None))
-                .values(overdue_since=first_day).execution_options(synchronize_session=False)
-            ).rowcount
-            if changed == 1:
-                db.session.add(TaskEvent(task_id=task_id, kind="overdue", event_date=first_day,
-                                         note=f"完成时限 {deadline.isoformat()} 已过，自 {first_day.isoformat()} 起逾期"))
-                result.flagged += 1
+            to_flag[deadline + timedelta(days=1)].append(task_id)
         elif not overdue and overdue_since is not None:
-            changed = db.session.execute(
-                update(Task).where(Task.id == task_id, Task.overdue_since.is_not(None))
-                .values(overdue_since=None).execution_options(synchronize_session=False)
-            ).rowcount
-            if changed == 1:
-                reason = "已销号" if status == DONE else ("已按时申请销号" if status == PENDING_REVIEW else "完成时限已调整")
-                db.session.add(TaskEvent(task_id=task_id, kind="overdue_cleared", event_date=today,
-                                         note=f"解除逾期（{reason}）"))
-                result.cleared += 1
+            to_clear.append(task_id)
+            status_of[task_id] = status
+    events: list[dict] = []
+    now = utcnow()
+    for first_day in sorted(to_flag):
+        deadline = first_day - timedelta(days=1)
+        note = f"完成时限 {deadline.isoformat()} 已过，自 {first_day.isoformat()} 起逾期"
+        for task_id in sorted(_set_overdue_since(to_flag[first_day], first_day)):
+            events.append({"task_id": task_id, "kind": "overdue", "event_date": first_day, "note": note,
+                           "created_at": now})
+            result.flagged += 1
+    for task_id in sorted(_set_overdue_since(to_clear, None)):
+        status = status_of[task_id]
+        reason = "已销号" if status == DONE else ("已按时申请销号" if status == PENDING_REVIEW else "完成时限已调整")
+        events.append({"task_id": task_id, "kind": "overdue_cleared", "event_date": today,
+                       "note": f"解除逾期（{reason}）", "created_at": now})
+        result.cleared += 1
+    for i in range(0, len(events), CHUNK):
+        db.session.execute(insert(TaskEvent.__table__), events[i:i + CHUNK])
     db.session.commit()
     return result

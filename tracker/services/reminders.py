@@ -30,12 +30,11 @@ from sqlalchemy import select
 
 from ..extensions import db
 from ..lights import report_period
-from ..models import CO, LEAD, Notification, Task, Unit, User, utcnow
+from ..models import CO, LEAD, Notification, Task, TaskUnit, Unit, User, utcnow
 from ..notify import split_addresses
 from ..status import DONE, IN_PROGRESS, NOT_STARTED, PENDING_REVIEW
 from .outbox import FAILED, DeliveryResult, deliver_queued, enqueue
 from .overdue import is_overdue
-from .tasks import task_query
 from .workdays import covered_days
 
 log = logging.getLogger(__name__)
@@ -130,7 +129,7 @@ def task_url(settings: Settings, task_id: int) -> str:
     return f"{settings.base_url}/tasks/{task_id}"
 
 
-def _item(task: Task, note: str, settings: Settings) -> Item:
+def _item(task: Measure, note: str, settings: Settings) -> Item:
     return Item(task_id=task.id, code=task.code, title=task.title, deadline_text=task.deadline_text,
                 deadline=task.deadline, note=note, url=task_url(settings, task.id),
                 units="、".join(u.name for u in task.lead_units))
@@ -145,13 +144,50 @@ def due_note(deadline: date, today: date) -> str:
     return "今日到期" if left == 0 else f"距完成时限还有{left}天"
 
 
-def open_measures() -> list[Task]:
-    return list(db.session.execute(
-        task_query().where(Task.is_leaf.is_(True), Task.status != DONE).order_by(Task.id)
-    ).scalars().unique())
+class _Link:
+    __slots__ = ("role", "unit")
+
+    def __init__(self, role: str, unit: Unit):
+        self.role, self.unit = role, unit
 
 
-def collect_unit_mails(measures: list[Task], days: list[date], today: date, settings: Settings) -> dict[int, UnitMail]:
+class Measure:
+    """An open measure as plain read-only data, duck-typed like ``models.Task`` for the rules below.
+
+    Building ~10,000 ORM objects with their unit links costs over a second; these
+    plain rows cost a tenth of that (three statements whatever the plan size).
+    """
+
+    FIELDS = ("id", "code", "title", "deadline", "deadline_text", "status", "claimed_on", "last_report_period")
+    __slots__ = FIELDS + ("unit_links",)
+
+    def __init__(self, values):
+        (self.id, self.code, self.title, self.deadline, self.deadline_text, self.status, self.claimed_on,
+         self.last_report_period) = values  # the order of FIELDS
+        self.unit_links: list[_Link] = []
+
+    @property
+    def lead_units(self) -> list[Unit]:
+        return [link.unit for link in self.unit_links if link.role == LEAD]
+
+
+def open_measures() -> list[Measure]:
+    """Every measure not done, in id order, with its unit links (units are ORM objects, loaded once)."""
+    open_leaf = (Task.is_leaf.is_(True), Task.status != DONE)
+    measures = [Measure(values) for values in db.session.execute(
+        select(*(getattr(Task, name) for name in Measure.FIELDS)).where(*open_leaf).order_by(Task.id))]
+    by_id = {m.id: m for m in measures}
+    units = {u.id: u for u in db.session.execute(select(Unit)).scalars()}
+    links = db.session.execute(
+        select(TaskUnit.task_id, TaskUnit.unit_id, TaskUnit.role)
+        .join(Task, Task.id == TaskUnit.task_id).where(*open_leaf)
+        .order_by(TaskUnit.task_id, TaskUnit.position, TaskUnit.unit_id))
+    for task_id, unit_id, role in links:
+        by_id[task_id].unit_links.append(_Link(role, units[unit_id]))
+    return measures
+
+
+def collect_unit_mails(measures: list[Measure], days: list[date], today: date, settings: Settings) -> dict[int, UnitMail]:
     """Every unit's items for the covered ``days``, evaluated with today's data."""
     mails: dict[int, UnitMail] = {}
 
@@ -235,7 +271,7 @@ class Digest:
         return f"【督办日报】{self.today.isoformat()}：" + "，".join(parts)
 
 
-def build_digest(measures: list[Task], days: list[date], today: date, settings: Settings,
+def build_digest(measures: list[Measure], days: list[date], today: date, settings: Settings,
                  no_email: list[str]) -> Digest:
     digest = Digest(today=today, period=report_period(today), no_email=no_email,
                     escalation_days=settings.escalation_days)
@@ -271,7 +307,7 @@ def bureau_recipients(config) -> list[str]:
     return split_addresses(";".join(emails))
 
 
-def units_without_email(measures: list[Task]) -> list[str]:
+def units_without_email(measures: list[Measure]) -> list[str]:
     """Active units leading an open measure but with no liaison email."""
     names = {link.unit.name for task in measures for link in task.unit_links
              if link.role == LEAD and link.unit.active and not link.unit.email_list}
