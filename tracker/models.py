@@ -122,7 +122,30 @@ class ApiToken(db.Model):
     user: Mapped[User] = relationship()
 
 
-class Task(db.Model):
+class TaskReading:
+    """Derived attributes of a task, shared by the model and the read-only rows
+    (``services.tasks.TaskRow``) that whole-plan readers use."""
+
+    __slots__ = ()
+
+    @property
+    def lead_units(self) -> list[Unit]:
+        return [link.unit for link in self.unit_links if link.role == LEAD]
+
+    @property
+    def co_units(self) -> list[Unit]:
+        return [link.unit for link in self.unit_links if link.role == CO]
+
+    @property
+    def is_ongoing(self) -> bool:
+        return self.is_leaf and self.deadline is None
+
+    @property
+    def is_done(self) -> bool:
+        return self.status == DONE
+
+
+class Task(TaskReading, db.Model):
     """One node of a plan tree. Leaves (measures) carry status and progress."""
 
     __tablename__ = "tasks"
@@ -159,22 +182,6 @@ class Task(db.Model):
     unit_links: Mapped[list["TaskUnit"]] = relationship(
         back_populates="task", order_by="TaskUnit.position", cascade="all, delete-orphan"
     )
-
-    @property
-    def lead_units(self) -> list[Unit]:
-        return [link.unit for link in self.unit_links if link.role == LEAD]
-
-    @property
-    def co_units(self) -> list[Unit]:
-        return [link.unit for link in self.unit_links if link.role == CO]
-
-    @property
-    def is_ongoing(self) -> bool:
-        return self.is_leaf and self.deadline is None
-
-    @property
-    def is_done(self) -> bool:
-        return self.status == DONE
 
 
 class TaskUnit(db.Model):

@@ -16,7 +16,7 @@ from sqlalchemy.orm import joinedload
 
 from ..extensions import db
 from ..lights import LIGHT_LABELS, LIGHTS, LightRules, NodeState, evaluate_tree
-from ..models import CO, LEAD, Plan, Task, TaskUnit, Unit, User
+from ..models import CO, LEAD, Plan, Task, TaskReading, TaskUnit, Unit, User
 from ..status import DONE, IN_PROGRESS, NOT_STARTED, STATUSES, status_label
 from .errors import Forbidden, Invalid, NotFound
 
@@ -65,7 +65,7 @@ class UnitLinkRow:
         self.task_id, self.unit_id, self.role, self.position, self.unit = task_id, unit_id, role, position, unit
 
 
-class TaskRow:
+class TaskRow(TaskReading):
     """A task as read-only plain data, duck-typed like ``models.Task`` for reading."""
 
     __slots__ = _TASK_FIELDS + ("unit_links",)
@@ -74,22 +74,6 @@ class TaskRow:
         for name, value in zip(_TASK_FIELDS, values):
             setattr(self, name, value)
         self.unit_links = []
-
-    @property
-    def lead_units(self):
-        return [link.unit for link in self.unit_links if link.role == LEAD]
-
-    @property
-    def co_units(self):
-        return [link.unit for link in self.unit_links if link.role == CO]
-
-    @property
-    def is_ongoing(self) -> bool:
-        return self.is_leaf and self.deadline is None
-
-    @property
-    def is_done(self) -> bool:
-        return self.status == DONE
 
 
 def subtree_ids(root_id: int):
