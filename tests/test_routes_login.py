@@ -51,3 +51,27 @@ def test_every_post_route_needs_csrf(tmp_path, monkeypatch):
         checked += 1
         assert r.status_code == 400, (url, r.status_code)
     assert checked >= 10
+
+
+GARBAGE = [
+    "", "?today=2024-02-30", "?today=abc", "?plan=abc", "?plan=999999", "?page=-1", "?page=abc", "?page=99999",
+    "?sort=zzz&dir=sideways", "?period=2024-13", "?period=abc", "?unit=%E4%B8%8D%E5%AD%98%E5%9C%A8", "?unit=999999",
+    "?task=abc", "?task=999999", "?light=purple", "?status=x", "?level=-3", "?filter=nope", "?min_days=abc",
+    "?from=2024-99-01&to=x", "?action=nope", "?q=" + "%25" * 300, "?state=nope", "?kind=nope",
+]
+
+
+def test_no_get_route_answers_500_to_garbage(seeded):
+    """Every GET route, as an admin and as a unit liaison, with malformed query strings: a page or a 4xx."""
+    for username in ("admin", "jtj"):
+        client = seeded.test_client()
+        assert client.post("/login", data={"username": username, "password": "demo1234"}).status_code == 302
+        for rule in seeded.url_map.iter_rules():
+            if "GET" not in rule.methods or rule.endpoint in PUBLIC or rule.endpoint == "auth.logout":
+                continue
+            fills = ("1", "999999") if "<int:" in rule.rule else ("x",)
+            for query in GARBAGE:
+                for fill in fills:
+                    url = re.sub(r"<(?:(\w+):)?(\w+)>", lambda m: fill if m.group(1) == "int" else "x", rule.rule)
+                    r = client.get(url + query)
+                    assert r.status_code < 500, (username, url + query, r.status_code)
