@@ -75,3 +75,32 @@ def test_no_get_route_answers_500_to_garbage(seeded):
                     url = re.sub(r"<(?:(\w+):)?(\w+)>", lambda m: fill if m.group(1) == "int" else "x", rule.rule)
                     r = client.get(url + query)
                     assert r.status_code < 500, (username, url + query, r.status_code)
+
+
+BAD_FORMS = [
+    {},
+    {"status": "x", "progress": "abc", "version": "zz", "decision": "zz", "comment": "", "narrative": ""},
+    {"status": "done", "progress": "150", "version": "-1", "decision": "approve", "username": "", "role": "boss",
+     "unit": "999999", "email": "not-an-email", "password": "x", "emails": "a@@b", "full_name": "", "kind": "x",
+     "token": "../../etc/passwd", "note": "<script>x</script>", "task_id": "abc", "unit_id": "abc"},
+]
+
+
+def test_no_post_route_answers_500_to_garbage(seeded):
+    """Every POST route, as an admin and as a unit liaison, with empty and malformed bodies: never a 500."""
+    for username in ("admin", "jtj"):
+        client = seeded.test_client()
+        assert client.post("/login", data={"username": username, "password": "demo1234"}).status_code == 302
+        for rule in seeded.url_map.iter_rules():
+            if "POST" not in rule.methods or rule.endpoint in PUBLIC or rule.endpoint == "auth.logout":
+                continue
+            fills = ("1", "999999") if "<int:" in rule.rule else ("x",)
+            for fill in fills:
+                url = re.sub(r"<(?:(\w+):)?(\w+)>", lambda m: fill if m.group(1) == "int" else "x", rule.rule)
+                for form in BAD_FORMS:
+                    r = client.post(url, data=form)
+                    assert r.status_code < 500, (username, url, form, r.status_code)
+                if rule.rule.startswith("/api/"):
+                    for body in (b"{", b"[]", b'"x"', b'{"version": "abc", "progress": []}', b"\xff\xfe"):
+                        r = client.post(url, data=body, content_type="application/json")
+                        assert r.status_code < 500 and r.is_json, (username, url, body, r.status_code)
