@@ -30,7 +30,7 @@ from tracker import ROOT
 from tracker.extensions import db
 from tracker.models import LEAD, AuditLog, Notification, ProgressUpdate, Task, TaskUnit, Unit
 
-from .test_production import free_port
+from .servers import gunicorn_env, start_gunicorn, stop
 
 pytestmark = pytest.mark.slow
 
@@ -53,46 +53,7 @@ def database_url(app) -> str:
     return url
 
 
-def base_env(url: str, tmp_path: Path, **extra) -> dict:
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("FLASK_DEBUG", "TRACKER_ENV", "MAIL_SERVER") and not k.startswith("TRACKER_TEST_")}
-    env.update(DATABASE_URL=url, SECRET_KEY="fault-test-secret-0123456789abcdef",
-               TRACKER_INSTANCE_PATH=str(tmp_path / "instance"))
-    env.update({k: str(v) for k, v in extra.items()})
-    return env
-
-
 # --- a. a gunicorn worker killed mid-request ------------------------------------------------------
-
-def start_gunicorn(env: dict):
-    port = free_port()
-    env = dict(env, GUNICORN_BIND=f"127.0.0.1:{port}", GUNICORN_WORKERS="1", GUNICORN_ACCESSLOG="")
-    proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"],
-                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError("gunicorn exited:\n" + proc.stdout.read())
-        try:
-            urllib.request.urlopen(base + "/login", timeout=2).close()
-            return proc, base
-        except OSError:
-            time.sleep(0.1)
-    proc.kill()
-    proc.communicate()
-    raise AssertionError("gunicorn did not answer within 20 s")
-
-
-def stop(proc) -> str:
-    proc.terminate()
-    try:
-        out, _ = proc.communicate(timeout=15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        out, _ = proc.communicate()
-    return out
-
 
 def parent_pid(pid: int) -> int:
     stat = Path(f"/proc/{pid}/stat").read_text()
@@ -139,8 +100,8 @@ def test_worker_killed_mid_request_leaves_no_half_write(seeded, tmp_path):
     version = before["task"][0]
 
     pid_file = tmp_path / "slow-write.pid"
-    env = base_env(url, tmp_path, TRACKER_TEST_SLOW_WRITE_SECONDS=30, TRACKER_TEST_SLOW_WRITE_PIDFILE=pid_file)
-    proc, base = start_gunicorn(env)
+    env = gunicorn_env(url, tmp_path, TRACKER_TEST_SLOW_WRITE_SECONDS=30, TRACKER_TEST_SLOW_WRITE_PIDFILE=pid_file)
+    proc, base = start_gunicorn(env, workers=1)
     outcome: dict = {}
 
     def doomed_request():
@@ -222,7 +183,7 @@ def test_sender_killed_mid_send_and_restarted_loses_nothing_and_sends_nothing_tw
     sink = Sink(tmp_path / "received.txt", data_delay=0.25,  # slow to answer DATA: the kill lands mid-send
                 kill_after=3 if when == "after_accept" else 0, kill_pid_file=pid_file)
     try:
-        env = base_env(url, tmp_path, MAIL_SERVER="127.0.0.1", MAIL_PORT=sink.port, MAIL_TIMEOUT=10,
+        env = gunicorn_env(url, tmp_path, MAIL_SERVER="127.0.0.1", MAIL_PORT=sink.port, MAIL_TIMEOUT=10,
                        MAIL_LEASE_SECONDS=lease, TRACKER_BUREAU_EMAILS="duban@bdq.tj.cn")
         first = subprocess.Popen([sys.executable, "-m", "flask", "--app", "wsgi", "send-reminders",
                                   "--today", DAY.isoformat()], cwd=ROOT, env=env,

@@ -5,7 +5,6 @@ import http.cookiejar
 import json
 import os
 import re
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -17,7 +16,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from tracker import ROOT, create_app
 from tracker.config import DEV_SECRET_KEY
@@ -25,6 +24,7 @@ from tracker.extensions import db
 from tracker.models import LoginAttempt
 
 from .conftest import TEST_DATABASE_URL, base_config
+from .servers import gunicorn_env, start_gunicorn, stop
 
 sqlite_only = pytest.mark.skipif(bool(TEST_DATABASE_URL), reason="SQLite backup test (this pass uses PostgreSQL)")
 
@@ -197,49 +197,6 @@ def test_backup_on_postgresql_points_to_pg_dump(tmp_path, monkeypatch):
 
 # --- real gunicorn --------------------------------------------------------------------------------
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_gunicorn(database_url: str, tmp_path: Path, workers: int = 2):
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if k not in ("FLASK_DEBUG", "TRACKER_ENV")}
-    env.update(
-        DATABASE_URL=database_url,
-        SECRET_KEY="gunicorn-test-secret-0123456789abcdef",
-        TRACKER_INSTANCE_PATH=str(tmp_path / "instance"),
-        GUNICORN_BIND=f"127.0.0.1:{port}",
-        GUNICORN_WORKERS=str(workers),
-        GUNICORN_ACCESSLOG="",
-    )
-    proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"],
-                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError("gunicorn exited:\n" + proc.stdout.read())
-        try:
-            urllib.request.urlopen(base + "/login", timeout=2).close()
-            return proc, base
-        except OSError:  # refused, reset or timed out while the workers boot
-            time.sleep(0.1)
-    proc.kill()
-    raise AssertionError("gunicorn did not answer within 20 s")
-
-
-def stop(proc) -> str:
-    proc.terminate()
-    try:
-        out, _ = proc.communicate(timeout=15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        out, _ = proc.communicate()
-    return out
-
-
 def test_gunicorn_serves_login_api_and_session_pages(seeded, tmp_path):
     from tracker.services.users import create_token, get_user_by_name
 
@@ -250,7 +207,7 @@ def test_gunicorn_serves_login_api_and_session_pages(seeded, tmp_path):
         db.session.remove()
         db.engine.dispose()
 
-    proc, base = start_gunicorn(url, tmp_path)
+    proc, base = start_gunicorn(gunicorn_env(url, tmp_path), workers=2)
     try:
         with urllib.request.urlopen(base + "/login", timeout=30) as resp:
             page = resp.read().decode()

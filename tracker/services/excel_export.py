@@ -168,7 +168,6 @@ def ledger_workbook(plan: Plan, table: LedgerTable, today: date, *, filter_note:
             label += f"（{state.reason}）"
         _text(ws, r, col + 7, label).style = light_styles.get(state.light, light_styles["done"])
 
-    last_row = r
     # Vertical merges of parent cells. ``ws.merge_cells`` checks every existing
     # range for overlap (quadratic); build_ledger's spans never overlap, so the
     # ranges are added directly.

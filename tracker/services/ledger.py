@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 from ..lights import NodeState
-from ..models import CO, LEAD, Task
+from ..models import Task
 from .tasks import PlanView
 
 LEVEL_HEADERS = {1: "一级任务", 2: "二级任务", 3: "三级任务", 4: "四级任务"}

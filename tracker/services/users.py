@@ -11,7 +11,7 @@ from sqlalchemy import select
 from werkzeug.security import generate_password_hash
 
 from ..extensions import db
-from ..models import ROLES, ApiToken, User, utcnow
+from ..models import ROLES, ApiToken, User
 from . import audit
 from .errors import Invalid, NotFound
 from .tasks import find_unit
