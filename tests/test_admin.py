@@ -1,8 +1,9 @@
 """Users and units administration, own password change: roles, bad input, audit, CSRF."""
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
 from tests.conftest import PASSWORD, csrf_token_from, make_app
+from tests.queries import count_statements
 from tracker.extensions import db
 from tracker.models import AuditLog, Unit, User
 from tracker.services.users import create_token
@@ -273,27 +274,11 @@ def test_units_list_counts(seeded, client, auth):
 def test_units_page_fixed_query_count(seeded, client, auth):
     auth.login("admin")
     client.get("/admin/units")
-    first = _count_queries(seeded, client, "/admin/units")
+    first = count_statements(seeded, client, "/admin/units")
     client.post("/admin/units/new", data=NEW_UNIT)
     client.post("/admin/users/new", data=dict(NEW_USER, role="unit", unit=str(unit_id(seeded, "测试局"))))
-    assert _count_queries(seeded, client, "/admin/units") == first
+    assert count_statements(seeded, client, "/admin/units") == first
     assert first <= 6
-
-
-def _count_queries(app, client, path):
-    statements = []
-    with app.app_context():
-        engine = db.engine
-
-    def listener(conn, cursor, statement, *args):
-        statements.append(statement)
-
-    event.listen(engine, "before_cursor_execute", listener)
-    try:
-        assert client.get(path).status_code == 200
-    finally:
-        event.remove(engine, "before_cursor_execute", listener)
-    return len(statements)
 
 
 def test_create_unit(seeded, client, auth):
@@ -435,8 +420,8 @@ def test_admin_forms_need_csrf(tmp_path, monkeypatch):
 def test_users_page_fixed_query_count(seeded, client, auth):
     auth.login("admin")
     client.get("/admin/users")
-    first = _count_queries(seeded, client, "/admin/users")
+    first = count_statements(seeded, client, "/admin/users")
     for i in range(3):
         client.post("/admin/users/new", data=dict(NEW_USER, username=f"extra{i}", role="unit",
                                                   unit=str(unit_id(seeded, "大口屯镇"))))
-    assert _count_queries(seeded, client, "/admin/users") == first
+    assert count_statements(seeded, client, "/admin/users") == first

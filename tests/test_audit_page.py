@@ -2,8 +2,8 @@
 from datetime import datetime
 
 import pytest
-from sqlalchemy import event
 
+from tests.queries import count_statements
 from tracker.extensions import db
 from tracker.models import AuditLog
 from tracker.services.audit import ACTION_LABELS
@@ -103,27 +103,11 @@ def test_paging_50_per_page_keeps_filters(seeded, client, auth):
     assert client.get("/admin/audit?action=urge&page=abc").status_code == 200
 
 
-def count_queries(app, client, path):
-    statements = []
-    with app.app_context():
-        engine = db.engine
-
-    def listener(conn, cursor, statement, *args):
-        statements.append(statement)
-
-    event.listen(engine, "before_cursor_execute", listener)
-    try:
-        assert client.get(path).status_code == 200
-    finally:
-        event.remove(engine, "before_cursor_execute", listener)
-    return len(statements)
-
-
 def test_fixed_number_of_queries(seeded, client, auth):
     auth.login("dubanke")
     add_entries(seeded, [dict(action="urge", username="dubanke", detail="x")])
-    small = count_queries(seeded, client, "/admin/audit")
+    small = count_statements(seeded, client, "/admin/audit")
     add_entries(seeded, [dict(action="urge", username=f"u{i}", detail="y") for i in range(200)])
-    assert count_queries(seeded, client, "/admin/audit") == small
-    assert count_queries(seeded, client, "/admin/audit?action=urge&q=y&page=2") == small
+    assert count_statements(seeded, client, "/admin/audit") == small
+    assert count_statements(seeded, client, "/admin/audit?action=urge&q=y&page=2") == small
     assert small <= 5

@@ -6,6 +6,7 @@ from openpyxl import load_workbook
 from sqlalchemy import func, select
 
 from tests.conftest import csrf_token_from, make_app
+from tests.queries import count_statements
 from tracker.extensions import db
 from tracker.models import AuditLog, Notification, ProgressUpdate, Task, TaskEvent, Unit
 from tracker.services.seed import seed
@@ -207,25 +208,9 @@ def test_outbox_filters(seeded, client, auth):
 
 
 def test_lists_run_a_fixed_number_of_queries(seeded, client, auth):
-    from sqlalchemy import event
-
     auth.login("dubanke")
-    with seeded.app_context():
-        engine = db.engine
-    counts = []
-
-    def count(*_args):
-        counts[-1] += 1
-
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        result = {}
-        for url in ("/overdue?today=2024-01-15", "/overdue?today=2025-12-31",
-                    "/missing?period=2024-06&today=2024-06-30", "/missing?period=2025-12&today=2025-12-31"):
-            counts.append(0)
-            assert client.get(url).status_code == 200
-            result[url] = counts[-1]
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
+    result = {url: count_statements(seeded, client, url)
+              for url in ("/overdue?today=2024-01-15", "/overdue?today=2025-12-31",
+                          "/missing?period=2024-06&today=2024-06-30", "/missing?period=2025-12&today=2025-12-31")}
     assert result["/overdue?today=2024-01-15"] == result["/overdue?today=2025-12-31"], result
     assert result["/missing?period=2024-06&today=2024-06-30"] == result["/missing?period=2025-12&today=2025-12-31"]

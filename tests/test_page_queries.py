@@ -1,30 +1,13 @@
 """The ledger, dashboard and task list run a fixed number of SQL statements, whatever the plan's size."""
 from __future__ import annotations
 
-from contextlib import contextmanager
+from sqlalchemy import select
 
-from sqlalchemy import event, select
-
+from tests.queries import counting
 from tracker.extensions import db
 from tracker.models import LEAD, Task, TaskUnit, Unit
 
 PAGES = ["/ledger", "/", "/api/v1/tasks?today=2024-07-01", "/ledger?unit=区交通局"]
-
-
-@contextmanager
-def counting(app):
-    statements: list[str] = []
-    with app.app_context():
-        engine = db.engine
-
-    def before(conn, cursor, statement, *args):
-        statements.append(statement)
-
-    event.listen(engine, "before_cursor_execute", before)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", before)
 
 
 def page_counts(app, client) -> dict[str, int]:

@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from tests.conftest import TODAY
 from tests.workflow import CO, LEAD, counts, measure, report, set_task, task_row, token_for
+from tests.queries import count_statements
 from tracker.extensions import db
 from tracker.models import AuditLog, ProgressUpdate, TaskEvent
 
@@ -333,40 +334,13 @@ def test_task_page_404_and_parent_page(seeded, client, auth):
 
 # --- Constant number of SQL statements per page ------------------------------------
 
-class QueryCounter:
-    def __init__(self, app):
-        self.app, self.count = app, 0
-
-    def __enter__(self):
-        from sqlalchemy import event
-
-        with self.app.app_context():
-            self.engine = db.engine
-        event.listen(self.engine, "before_cursor_execute", self._hit)
-        return self
-
-    def _hit(self, *args, **kwargs):
-        self.count += 1
-
-    def __exit__(self, *exc):
-        from sqlalchemy import event
-
-        event.remove(self.engine, "before_cursor_execute", self._hit)
-
-
-def queries(app, client, path):
-    with QueryCounter(app) as qc:
-        assert client.get(path).status_code == 200
-    return qc.count
-
-
 def test_pages_run_a_fixed_number_of_queries(seeded, auth, client):
     # My tasks: a unit with 8 measures and one with 70 cost the same.
     auth.login("jtj")
-    small = queries(seeded, client, "/my-tasks")
+    small = count_statements(seeded, client, "/my-tasks")
     auth.logout()
     auth.login("sfj")
-    large = queries(seeded, client, "/my-tasks")
+    large = count_statements(seeded, client, "/my-tasks")
     assert small == large
     auth.logout()
     # Task page: one report, review and file cost the same as many.
@@ -384,12 +358,12 @@ def test_pages_run_a_fixed_number_of_queries(seeded, auth, client):
         assert r.status_code == 302
 
     activity(1)
-    before = queries(seeded, client, f"/tasks/{busy}")
+    before = count_statements(seeded, client, f"/tasks/{busy}")
     activity(4)
-    assert queries(seeded, client, f"/tasks/{busy}") == before
+    assert count_statements(seeded, client, f"/tasks/{busy}") == before
     # Review list: one claim or five.
     set_task(seeded, quiet, status="pending_review")
-    one = queries(seeded, client, "/review")
+    one = count_statements(seeded, client, "/review")
     from tracker.models import Task
 
     with seeded.app_context():
@@ -397,7 +371,7 @@ def test_pages_run_a_fixed_number_of_queries(seeded, auth, client):
                                   .order_by(Task.id.desc()).limit(4)).scalars().all()
     for task_id in more:
         set_task(seeded, task_id, status="pending_review")
-    assert queries(seeded, client, "/review") == one
+    assert count_statements(seeded, client, "/review") == one
 
 
 def test_co_unit_form_offers_no_claim(seeded, client, auth):

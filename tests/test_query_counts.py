@@ -1,12 +1,11 @@
 """The ledger, the dashboard and the export run a fixed number of SQL statements
 whatever the plan's size (SPEC 5): counted at two sizes, asserted equal."""
 import pytest
-from sqlalchemy import event
 
 from bench.synth import populate
-from tracker.extensions import db
 
 from .conftest import TODAY
+from .queries import count_statements
 
 
 @pytest.fixture
@@ -15,23 +14,6 @@ def two_plans(seeded):
         small = populate(12, seed=1)
         large = populate(700, seed=2)  # > 500 tasks: beyond any IN-list batching
     return seeded, small, large
-
-
-def count_statements(app, client, url) -> int:
-    statements = []
-
-    def before(conn, cursor, statement, parameters, context, executemany):
-        statements.append(statement)
-
-    with app.app_context():
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute", before)
-    try:
-        response = client.get(url)
-    finally:
-        event.remove(engine, "before_cursor_execute", before)
-    assert response.status_code == 200, (url, response.status_code)
-    return len(statements)
 
 
 @pytest.mark.parametrize("username", ["admin", "sfj"])
