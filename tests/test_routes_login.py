@@ -7,9 +7,24 @@ from tests.conftest import csrf_token_from, make_app
 PUBLIC = {"auth.login", "static"}
 
 
-def concrete(rule) -> str:
-    """The rule with its variables filled in: 1 for ints, "x" otherwise."""
-    return re.sub(r"<(?:(\w+):)?(\w+)>", lambda m: "1" if m.group(1) == "int" else "x", rule.rule)
+def concrete(rule, int_fill: str = "1") -> str:
+    """The rule with its variables filled in: ``int_fill`` for ints, "x" otherwise."""
+    return re.sub(r"<(?:(\w+):)?(\w+)>", lambda m: int_fill if m.group(1) == "int" else "x", rule.rule)
+
+
+def logged_in(app, username: str):
+    client = app.test_client()
+    assert client.post("/login", data={"username": username, "password": "demo1234"}).status_code == 302
+    return client
+
+
+def urls(app, method: str):
+    """(rule, url) for every route taking ``method``, ints filled with 1 and with an unknown id."""
+    for rule in app.url_map.iter_rules():
+        if method not in rule.methods or rule.endpoint in PUBLIC or rule.endpoint == "auth.logout":
+            continue
+        for fill in (("1", "999999") if "<int:" in rule.rule else ("1",)):
+            yield rule, concrete(rule, fill)
 
 
 def test_every_route_needs_login(seeded):
@@ -64,17 +79,11 @@ GARBAGE = [
 def test_no_get_route_answers_500_to_garbage(seeded):
     """Every GET route, as an admin and as a unit liaison, with malformed query strings: a page or a 4xx."""
     for username in ("admin", "jtj"):
-        client = seeded.test_client()
-        assert client.post("/login", data={"username": username, "password": "demo1234"}).status_code == 302
-        for rule in seeded.url_map.iter_rules():
-            if "GET" not in rule.methods or rule.endpoint in PUBLIC or rule.endpoint == "auth.logout":
-                continue
-            fills = ("1", "999999") if "<int:" in rule.rule else ("x",)
+        client = logged_in(seeded, username)
+        for _rule, url in urls(seeded, "GET"):
             for query in GARBAGE:
-                for fill in fills:
-                    url = re.sub(r"<(?:(\w+):)?(\w+)>", lambda m: fill if m.group(1) == "int" else "x", rule.rule)
-                    r = client.get(url + query)
-                    assert r.status_code < 500, (username, url + query, r.status_code)
+                r = client.get(url + query)
+                assert r.status_code < 500, (username, url + query, r.status_code)
 
 
 BAD_FORMS = [
@@ -89,18 +98,12 @@ BAD_FORMS = [
 def test_no_post_route_answers_500_to_garbage(seeded):
     """Every POST route, as an admin and as a unit liaison, with empty and malformed bodies: never a 500."""
     for username in ("admin", "jtj"):
-        client = seeded.test_client()
-        assert client.post("/login", data={"username": username, "password": "demo1234"}).status_code == 302
-        for rule in seeded.url_map.iter_rules():
-            if "POST" not in rule.methods or rule.endpoint in PUBLIC or rule.endpoint == "auth.logout":
-                continue
-            fills = ("1", "999999") if "<int:" in rule.rule else ("x",)
-            for fill in fills:
-                url = re.sub(r"<(?:(\w+):)?(\w+)>", lambda m: fill if m.group(1) == "int" else "x", rule.rule)
-                for form in BAD_FORMS:
-                    r = client.post(url, data=form)
-                    assert r.status_code < 500, (username, url, form, r.status_code)
-                if rule.rule.startswith("/api/"):
-                    for body in (b"{", b"[]", b'"x"', b'{"version": "abc", "progress": []}', b"\xff\xfe"):
-                        r = client.post(url, data=body, content_type="application/json")
-                        assert r.status_code < 500 and r.is_json, (username, url, body, r.status_code)
+        client = logged_in(seeded, username)
+        for rule, url in urls(seeded, "POST"):
+            for form in BAD_FORMS:
+                r = client.post(url, data=form)
+                assert r.status_code < 500, (username, url, form, r.status_code)
+            if rule.rule.startswith("/api/"):
+                for body in (b"{", b"[]", b'"x"', b'{"version": "abc", "progress": []}', b"\xff\xfe"):
+                    r = client.post(url, data=body, content_type="application/json")
+                    assert r.status_code < 500 and r.is_json, (username, url, body, r.status_code)
