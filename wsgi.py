@@ -1,4 +1,15 @@
-"""WSGI entry point: ``gunicorn wsgi:app`` and ``flask --app wsgi COMMAND``."""
-from tracker import create_app
+"""WSGI entry point: ``gunicorn wsgi:app`` and ``flask --app wsgi COMMAND``.
 
-app = create_app()
+A setting that forbids starting (a weak SECRET_KEY in production) ends the process with one
+line ``错误：…`` and exit code 1, not a traceback.
+"""
+import sys
+
+from tracker import create_app
+from tracker.config import ConfigError
+
+try:
+    app = create_app()
+except ConfigError as exc:
+    print(f"错误：{exc}", file=sys.stderr, flush=True)
+    raise SystemExit(1) from None
