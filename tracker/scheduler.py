@@ -133,7 +133,7 @@ class Process:
         job = self.scheduler.get_job("daily")
         if job is None:
             return None
-        nxt = job.next_run_time or job.trigger.get_next_fire_time(
+        nxt = getattr(job, "next_run_time", None) or job.trigger.get_next_fire_time(
             None, (now_utc or _utcnow_aware()).astimezone(job.trigger.timezone))
         return nxt.astimezone(timezone.utc).replace(tzinfo=None) if nxt else None
 
@@ -141,9 +141,10 @@ class Process:
         from .extensions import db
         from .operations.heartbeat import start_beat
 
+        next_run = self.next_daily_utc()
         with self.app.app_context():
             try:
-                self.beat_id = start_beat(host, pid, now, self.next_daily_utc())
+                self.beat_id = start_beat(host, pid, now, next_run)
             except Exception as exc:
                 db.session.rollback()
                 first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
@@ -172,7 +173,8 @@ class Process:
         if self.failures >= limit:
             log.error("调度器连续 %d 次无法写入心跳（数据库不可用），退出以便重启", self.failures)
             self.exit_code = 1
-            self.scheduler.shutdown(wait=False)
+            if self.scheduler.running:
+                self.scheduler.shutdown(wait=False)
         return False
 
     def stop(self, now: datetime) -> None:
@@ -226,7 +228,8 @@ def install_stop_signals(process: Process) -> None:
     def _stop(signum, _frame) -> None:
         process.stopped_by = signal.Signals(signum).name
         log.info("收到 %s，调度器正在停止", process.stopped_by)
-        process.scheduler.shutdown(wait=False)
+        if process.scheduler.running:
+            process.scheduler.shutdown(wait=False)
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
