@@ -111,14 +111,16 @@ def test_scheduler_beats_logs_next_run_and_stops_on_sigterm(tmp_path):
         assert health.returncode == 0, health.stderr
         assert health.stdout.startswith("正常：") and str(proc.pid) in health.stdout
         proc.send_signal(signal.SIGTERM)
-        out, _ = proc.communicate(timeout=30)
+        proc.wait(timeout=30)
+        out = proc.stdout.read()  # the same buffered reader: no line read ahead is lost
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.communicate()
     output = "".join(seen) + out
     assert proc.returncode == 0, output
-    assert "下次每日检查：" in output and "收到 SIGTERM" in output and "调度器已停止（SIGTERM）" in output
+    for expected in ("下次每日检查：", "收到 SIGTERM", "调度器已停止（SIGTERM）"):
+        assert expected in output, output
     assert "Traceback" not in output
     health = flask(["health"], env)
     assert health.returncode != 0 and "没有运行中的调度器" in health.stderr
