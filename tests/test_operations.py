@@ -235,3 +235,13 @@ def test_missing_evidence_file_is_a_clear_page_and_logged(seeded, client, auth, 
     assert "评查报告.pdf" in page and "缺失" in page and "备份" in page
     assert any("evidence file missing" in rec.getMessage() and str(att_id) in rec.getMessage()
                for rec in caplog.records)
+
+
+def test_production_seed_can_leave_the_demo_liaison_addresses_out(app, runner):
+    from tracker.models import Unit
+
+    result = runner.invoke(args=["seed", "--no-demo-users", "--no-unit-emails"])
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        emails = db.session.scalars(select(Unit.emails)).all()
+    assert len(emails) == 60 and set(emails) == {""}

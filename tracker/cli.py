@@ -69,11 +69,12 @@ def init_db_command() -> None:
 @click.option("--dir", "seed_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="种子数据目录（默认 seed/）")
 @click.option("--no-demo-users", is_flag=True, help="不创建演示账号")
+@click.option("--no-unit-emails", is_flag=True, help="新建单位不带示例联络员邮箱（生产环境用，否则调度器会给示例地址发信）")
 @click.option("--if-empty", is_flag=True, help="数据库中已有计划时不做任何事")
 @click.option("--demo-progress", is_flag=True, help="同时生成演示用的进展报送与审核记录（截至 --today）")
 @click.option("--today", "today_text", default=None, help="演示数据的截止日期 YYYY-MM-DD（默认今天）")
 @with_appcontext
-def seed_command(reset: bool, seed_dir: Path | None, no_demo_users: bool, if_empty: bool,
+def seed_command(reset: bool, seed_dir: Path | None, no_demo_users: bool, no_unit_emails: bool, if_empty: bool,
                  demo_progress: bool, today_text: str | None) -> None:
     """Load the reference units, plan and demo users (idempotent)."""
     from .services.seed import SEED_DIR, counts, seed
@@ -87,7 +88,7 @@ def seed_command(reset: bool, seed_dir: Path | None, no_demo_users: bool, if_emp
     if not directory.is_dir():
         raise CommandError(f"种子数据目录不存在：{directory}")
     try:
-        result = seed(directory, reset=reset, demo_users=not no_demo_users)
+        result = seed(directory, reset=reset, demo_users=not no_demo_users, unit_emails=not no_unit_emails)
     except DomainError as exc:
         raise fail_from(exc) from None
     if demo_progress:
