@@ -34,7 +34,8 @@ def backup_command(dest: Path, force: bool) -> None:
     except (BackupError, RowsError) as exc:
         raise _fail(str(exc)) from None
     rows = sum(result.tables.values())
-    click.echo(f"已备份到 {result.path}（{result.size / 1024 / 1024:.1f} MB）：{len(result.tables)} 张表 {rows} 行，"
+    size = f"{result.size / 1024 / 1024:.1f} MB" if result.size >= 1024 * 1024 else f"{result.size / 1024:.0f} KB"
+    click.echo(f"已备份到 {result.path}（{size}）：{len(result.tables)} 张表 {rows} 行，"
                f"文件 {result.files} 个。")
 
 
@@ -85,7 +86,7 @@ def health_command(no_scheduler: bool, max_age: int | None) -> None:
     from .heartbeat import check_health
 
     limit = max_age or int(current_app.config.get("HEALTH_MAX_AGE", 180))
-    result = check_health(utcnow(), limit, scheduler=not no_scheduler)
+    result = check_health(utcnow(), limit, scheduler=not no_scheduler, tz=current_app.config["TIMEZONE"])
     db.session.remove()
     if not result.ok:
         raise _fail(result.line)

@@ -5,8 +5,9 @@ Every function takes ``now`` (naive UTC); only the scheduler process and the CLI
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Optional
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, select, text, update
 
@@ -55,7 +56,7 @@ def _age_text(seconds: float) -> str:
     return f"{seconds // 3600} 小时"
 
 
-def check_health(now: datetime, max_age_seconds: int, scheduler: bool = True) -> Health:
+def check_health(now: datetime, max_age_seconds: int, scheduler: bool = True, tz: str = "Asia/Shanghai") -> Health:
     """Does the database answer, and (unless ``scheduler`` is False) did a scheduler beat recently?"""
     try:
         db.session.execute(text("SELECT 1"))
@@ -76,5 +77,8 @@ def check_health(now: datetime, max_age_seconds: int, scheduler: bool = True) ->
     where = f"主机 {row.host}，进程 {row.pid}"
     if age > max_age_seconds:
         return Health(False, f"调度器心跳已 {_age_text(age)}未更新（上限 {max_age_seconds} 秒，{where}）：检查 tracker-scheduler 服务")
-    nxt = f"，下次每日检查 {row.next_run_at:%Y-%m-%d %H:%M} UTC" if row.next_run_at else ""
+    nxt = ""
+    if row.next_run_at:
+        local = row.next_run_at.replace(tzinfo=timezone.utc).astimezone(ZoneInfo(tz))
+        nxt = f"，下次每日检查 {local:%Y-%m-%d %H:%M}（{tz}）"
     return Health(True, f"正常：数据库可连接；调度器心跳 {_age_text(age)}前（{where}{nxt}）")
