@@ -1,7 +1,8 @@
 """WSGI entry point: ``gunicorn wsgi:app`` and ``flask --app wsgi COMMAND``.
 
 A setting that forbids starting (a weak SECRET_KEY in production) ends the process with one
-line ``错误：…`` and exit code 1, not a traceback.
+line ``错误：…`` and a non-zero exit, not a traceback. The exit code is 4, gunicorn's "App failed to
+load": the gunicorn master then stops instead of booting new workers forever.
 """
 import sys
 
@@ -12,4 +13,4 @@ try:
     app = create_app()
 except ConfigError as exc:
     print(f"错误：{exc}", file=sys.stderr, flush=True)
-    raise SystemExit(1) from None
+    raise SystemExit(4) from None

@@ -245,3 +245,15 @@ def test_production_seed_can_leave_the_demo_liaison_addresses_out(app, runner):
     with app.app_context():
         emails = db.session.scalars(select(Unit.emails)).all()
     assert len(emails) == 60 and set(emails) == {""}
+
+
+def test_gunicorn_with_a_weak_key_stops_instead_of_respawning_workers(tmp_path):
+    from .servers import free_port
+
+    env = cli_env(tmp_path, SECRET_KEY="change-me", GUNICORN_BIND=f"127.0.0.1:{free_port()}", GUNICORN_WORKERS="1",
+                  GUNICORN_ACCESSLOG="")
+    proc = subprocess.run([sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"], cwd=ROOT,
+                          env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode != 0
+    output = proc.stdout + proc.stderr
+    assert "错误：SECRET_KEY 是开发用密钥或示例中的占位符" in output and "Traceback" not in output
