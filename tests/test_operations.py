@@ -90,7 +90,8 @@ def test_scheduler_exits_at_once_without_a_database(tmp_path, url):
     elapsed = time.monotonic() - started
     assert result.returncode != 0
     lines = result.stderr.strip().splitlines()
-    assert lines[-1].startswith("错误：调度器无法连接数据库"), result.stderr
+    assert lines[-1].startswith("错误：调度器无法连接数据库，已退出："), result.stderr
+    assert "autoflush" not in lines[-1]
     assert "Traceback" not in result.stderr and "调度器已启动" not in result.stdout
     assert elapsed < 30, elapsed
 

@@ -146,9 +146,10 @@ class Process:
             try:
                 self.beat_id = start_beat(host, pid, now, next_run)
             except Exception as exc:
+                from .operations.heartbeat import error_line
+
                 db.session.rollback()
-                first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-                raise SchedulerStartError(f"调度器无法连接数据库，已退出：{first}") from None
+                raise SchedulerStartError(f"调度器无法连接数据库，已退出：{error_line(exc)}") from None
             finally:
                 db.session.remove()
 
@@ -166,7 +167,9 @@ class Process:
             except Exception as exc:
                 db.session.rollback()
                 self.failures += 1
-                log.error("heartbeat failed (%d in a row): %s", self.failures, str(exc).strip().splitlines()[:1])
+                from .operations.heartbeat import error_line
+
+                log.error("heartbeat failed (%d in a row): %s", self.failures, error_line(exc))
             finally:
                 db.session.remove()
         limit = int(self.app.config.get("SCHEDULER_MAX_FAILURES", 5))

@@ -41,6 +41,13 @@ def stop_beat(beat_id: int, now: datetime) -> None:
     db.session.commit()
 
 
+def error_line(exc: BaseException) -> str:
+    """The driver's own first line (``connection refused …``), not SQLAlchemy's wrapper text."""
+    inner = getattr(exc, "orig", None) or exc
+    lines = [line for line in str(inner).strip().splitlines() if line.strip() and not line.startswith("(raised")]
+    return lines[0] if lines else type(inner).__name__
+
+
 @dataclass
 class Health:
     ok: bool
@@ -62,7 +69,7 @@ def check_health(now: datetime, max_age_seconds: int, scheduler: bool = True, tz
         db.session.execute(text("SELECT 1"))
     except Exception as exc:  # connection refused, authentication, timeouts ...
         db.session.rollback()
-        return Health(False, f"数据库无法连接：{str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__}")
+        return Health(False, f"数据库无法连接：{error_line(exc)}")
     if not scheduler:
         return Health(True, "正常：数据库可连接（未检查调度器）")
     try:
