@@ -221,7 +221,9 @@ def test_written_files_are_not_readable_by_others(seeded, client, auth, runner, 
 
 # --- a missing evidence file ------------------------------------------------------------------
 
-def test_missing_evidence_file_is_a_clear_page_and_logged(seeded, client, auth, caplog):
+def test_missing_evidence_file_is_a_clear_page_and_logged(seeded, client, auth, caplog, monkeypatch):
+    # An in-process Alembic run (init-db, restore) in an earlier test may have disabled existing loggers.
+    monkeypatch.setattr(seeded.logger, "disabled", False)
     task_id = measure(seeded, "jtj", LEAD)
     auth.login("jtj")
     assert upload(client, seeded, task_id, [("评查报告.pdf", PDF)]).status_code == 302
