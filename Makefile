@@ -21,9 +21,12 @@ install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
 ## make run: set up the venv and the embedded SQLite database with demo data, then serve.
-## TRACKER_ENV=development allows the development SECRET_KEY (production refuses it).
+## TRACKER_ENV=development allows the development SECRET_KEY (production refuses it); it is also
+## written to .flaskenv (git-ignored) so later `.venv/bin/flask --app wsgi …` commands work here.
 run: export TRACKER_ENV ?= development
 run: install
+	@test -f .flaskenv || printf '%s\n' '# Written by make run: local development (the development SECRET_KEY is allowed).' \
+	    'TRACKER_ENV=development' > .flaskenv
 	$(FLASK) init-db
 	$(FLASK) seed --if-empty --demo-progress
 	@cat docs/demo-logins.txt

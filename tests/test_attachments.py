@@ -147,7 +147,8 @@ def test_missing_stored_file_is_404_not_500(seeded, client, auth):
         att = db.session.execute(select(Attachment)).scalar_one()
         (Path(seeded.config["UPLOAD_FOLDER"]) / att.storage_name).unlink()
         att_id = att.id
-    assert client.get(f"/attachments/{att_id}").status_code == 404
+    r = client.get(f"/attachments/{att_id}")
+    assert r.status_code == 404 and "缺失" in r.get_data(as_text=True)  # more: tests/test_operations.py
 
 
 def test_too_large_request_is_a_clear_413(tmp_path, monkeypatch):

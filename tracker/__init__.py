@@ -30,7 +30,9 @@ def create_app(config: object | dict | None = None) -> Flask:
     elif config is not None:
         app.config.from_object(config)
     check_secret_key(app)
-    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    from .operations.files import private_dir
+
+    private_dir(app.instance_path)  # 0700: the database, evidence and mail are the service user's only
     app.json.ensure_ascii = False  # Chinese text as is in JSON answers
     configure_database(app)
     configure_paths(app)
@@ -46,25 +48,24 @@ def create_app(config: object | dict | None = None) -> Flask:
 
 
 def check_secret_key(app: Flask) -> None:
-    """Refuse to run a real deployment with the development SECRET_KEY.
+    """Refuse to run a real deployment with a weak SECRET_KEY (SPEC 6.7).
 
-    The development key is accepted only in debug or testing mode, or when
-    ``TRACKER_ENV=development`` (``make run`` and scripts/run-dev.sh set it).
+    Weak: missing, the development key, a shipped placeholder (``change-me``) or shorter than
+    32 characters. Allowed only in debug or testing mode, or with ``TRACKER_ENV=development``
+    (``make run`` sets it and writes it to ``.flaskenv`` for later ``flask`` commands).
+    Raises ``ConfigError`` with one line saying how to make a key.
     """
-    from .config import DEV_SECRET_KEY
+    from .config import MAKE_KEY, ConfigError, weak_secret_key
 
-    key = app.config.get("SECRET_KEY")
     development = (
         app.debug or app.testing
         or os.environ.get("TRACKER_ENV", "").strip().lower() == "development"
     )
-    if development:
-        return
-    if not key or key == DEV_SECRET_KEY:
-        raise RuntimeError(
-            "SECRET_KEY is not set (or is the development key): set a long random SECRET_KEY in the "
-            "environment for production, e.g. python3 -c 'import secrets; print(secrets.token_hex(32))'; "
-            "for local development set TRACKER_ENV=development or FLASK_DEBUG=1."
+    reason = None if development else weak_secret_key(app.config.get("SECRET_KEY"))
+    if reason:
+        raise ConfigError(
+            f"{reason}，生产环境拒绝启动：用 {MAKE_KEY} 生成一个，写入 /etc/tracker/tracker.env 的 SECRET_KEY="
+            f"（本地开发请设置 TRACKER_ENV=development，或先运行 make run）"
         )
 
 
@@ -96,6 +97,10 @@ def configure_database(app: Flask) -> None:
     if uri.startswith("sqlite:///") and not uri.startswith("sqlite:////") and ":memory:" not in uri:
         uri = "sqlite:///" + str(Path(app.instance_path) / uri[len("sqlite:///"):])
     app.config["SQLALCHEMY_DATABASE_URI"] = uri
+    if uri.startswith("postgresql"):
+        options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+        options.setdefault("connect_args", {"connect_timeout": int(app.config.get("DB_CONNECT_TIMEOUT") or 10)})
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
     if uri.startswith("sqlite"):
         options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
         options.setdefault("connect_args", {"timeout": 30})
@@ -116,6 +121,7 @@ def configure_paths(app: Flask) -> None:
 def register_extensions(app: Flask) -> None:
     db.init_app(app)
     from .services import revision  # noqa: F401  (session events that bump the data revision)
+    from .operations import models  # noqa: F401  (the scheduler heartbeat table)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
     csrf.init_app(app)
     login_manager.init_app(app)

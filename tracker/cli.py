@@ -69,11 +69,12 @@ def init_db_command() -> None:
 @click.option("--dir", "seed_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="种子数据目录（默认 seed/）")
 @click.option("--no-demo-users", is_flag=True, help="不创建演示账号")
+@click.option("--no-unit-emails", is_flag=True, help="新建单位不带示例联络员邮箱（生产环境用，否则调度器会给示例地址发信）")
 @click.option("--if-empty", is_flag=True, help="数据库中已有计划时不做任何事")
 @click.option("--demo-progress", is_flag=True, help="同时生成演示用的进展报送与审核记录（截至 --today）")
 @click.option("--today", "today_text", default=None, help="演示数据的截止日期 YYYY-MM-DD（默认今天）")
 @with_appcontext
-def seed_command(reset: bool, seed_dir: Path | None, no_demo_users: bool, if_empty: bool,
+def seed_command(reset: bool, seed_dir: Path | None, no_demo_users: bool, no_unit_emails: bool, if_empty: bool,
                  demo_progress: bool, today_text: str | None) -> None:
     """Load the reference units, plan and demo users (idempotent)."""
     from .services.seed import SEED_DIR, counts, seed
@@ -87,7 +88,7 @@ def seed_command(reset: bool, seed_dir: Path | None, no_demo_users: bool, if_emp
     if not directory.is_dir():
         raise CommandError(f"种子数据目录不存在：{directory}")
     try:
-        result = seed(directory, reset=reset, demo_users=not no_demo_users)
+        result = seed(directory, reset=reset, demo_users=not no_demo_users, unit_emails=not no_unit_emails)
     except DomainError as exc:
         raise fail_from(exc) from None
     if demo_progress:
@@ -192,53 +193,53 @@ def send_reminders_command(today_text: str | None, no_deliver: bool) -> None:
 @click.option("--no-catch-up", is_flag=True, help="启动时不补跑错过的日期")
 @with_appcontext
 def run_scheduler_command(no_catch_up: bool) -> None:
-    """Run the scheduler process (daily sweep and mail retries) until Ctrl-C."""
-    import logging
+    """Run the scheduler process (daily sweep, mail retries, heartbeat) until SIGTERM or Ctrl-C.
 
-    from .scheduler import build_scheduler, catch_up_job
+    Exits non-zero with one line when the database cannot be reached at start.
+    """
+    import logging
+    import os
+    import socket
+
+    from .models import utcnow
+    from .scheduler import (Process, SchedulerStartError, attach_heartbeat, build_scheduler, catch_up_job,
+                            install_stop_signals, log_next_run)
 
     app = current_app._get_current_object()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    log = logging.getLogger("tracker.scheduler")
     try:
-        scheduler = build_scheduler(app)
-    except ValueError as exc:
+        process = Process(app, build_scheduler(app))
+        process.start(socket.gethostname(), os.getpid(), utcnow())
+    except (ValueError, SchedulerStartError) as exc:
         raise CommandError(str(exc)) from None
+    attach_heartbeat(process)
+    install_stop_signals(process)
     if not no_catch_up:
         catch_up_job(app)
     click.echo(f"调度器已启动：每日 {app.config.get('SCHEDULER_TIME')}（{app.config['TIMEZONE']}）执行逾期检查与提醒，"
-               f"每 {app.config.get('SCHEDULER_DELIVERY_MINUTES')} 分钟重试投递。按 Ctrl-C 停止。")
+               f"每 {app.config.get('SCHEDULER_DELIVERY_MINUTES')} 分钟重试投递，每分钟写入心跳。")
+    log_next_run(process)
     try:
-        scheduler.start()
+        process.scheduler.start()
     except (KeyboardInterrupt, SystemExit):
-        pass
-    click.echo("调度器已停止。")
+        process.stopped_by = process.stopped_by or "SIGINT"
+    process.stop(utcnow())
+    line = f"调度器已停止（{process.stopped_by or '退出'}）。"
+    log.info("%s", line)
+    click.echo(line)
+    if process.exit_code:
+        raise CommandError("调度器因数据库不可用而退出")
 
 
 COMMANDS += [check_overdue_command, send_reminders_command, run_scheduler_command]
-@click.command("backup")
-@click.argument("dest", type=click.Path(path_type=Path))
-@click.option("--force", is_flag=True, help="覆盖已存在的目标文件")
-@with_appcontext
-def backup_command(dest: Path, force: bool) -> None:
-    """Copy the embedded SQLite database to DEST while the app runs (online backup).
 
-    DEST may be a directory: the copy is then named tracker-YYYYMMDD-HHMMSS.db.
-    For PostgreSQL use pg_dump (see docs/deploy.md).
-    """
-    from .services.backup import BackupError, backup_database
-
-    try:
-        target, size = backup_database(db.engine.url, dest, force=force)
-    except BackupError as exc:
-        raise CommandError(str(exc)) from None
-    click.echo(f"已备份到 {target}（{size / 1024 / 1024:.1f} MB）。")
-
-
-COMMANDS.append(backup_command)
 
 
 def register(app: Flask) -> None:
-    for command in COMMANDS:
+    from .operations.cli import COMMANDS as OPERATIONS
+
+    for command in COMMANDS + OPERATIONS:
         app.cli.add_command(command)
 
 

@@ -7,6 +7,25 @@ from __future__ import annotations
 import os
 
 DEV_SECRET_KEY = "dev-only-insecure-secret-key"
+# Keys that must never run a real deployment: the development key and the shipped placeholders.
+PLACEHOLDER_KEYS = frozenset({DEV_SECRET_KEY, "change-me", "changeme", "secret", "dev"})
+MIN_SECRET_KEY_LENGTH = 32
+MAKE_KEY = "python3 -c 'import secrets; print(secrets.token_hex(32))'"
+
+
+class ConfigError(RuntimeError):
+    """A setting that must be fixed before the app may start (one line for the operator)."""
+
+
+def weak_secret_key(key: str | None) -> str | None:
+    """Why ``key`` is too weak for production, or None when it is acceptable."""
+    if not key:
+        return "SECRET_KEY 未设置"
+    if key in PLACEHOLDER_KEYS or "change-me" in key.lower() or "changeme" in key.lower():
+        return "SECRET_KEY 是开发用密钥或示例中的占位符"
+    if len(key) < MIN_SECRET_KEY_LENGTH:
+        return f"SECRET_KEY 太短（{len(key)} 个字符，至少 {MIN_SECRET_KEY_LENGTH} 个）"
+    return None
 
 
 def _bool(name: str, default: bool = False) -> bool:
@@ -73,6 +92,12 @@ class Config:
     SCHEDULER_TIME = os.environ.get("TRACKER_SCHEDULER_TIME", "08:30")
     SCHEDULER_CATCHUP_DAYS = _int("TRACKER_SCHEDULER_CATCHUP_DAYS", 31)
     SCHEDULER_DELIVERY_MINUTES = _int("TRACKER_SCHEDULER_DELIVERY_MINUTES", 5)
+    # Heartbeat failures in a row (one a minute) before the scheduler exits so systemd restarts it.
+    SCHEDULER_MAX_FAILURES = _int("TRACKER_SCHEDULER_MAX_FAILURES", 5)
+    # `flask --app wsgi health`: the scheduler's last heartbeat may be at most this old (seconds).
+    HEALTH_MAX_AGE = _int("TRACKER_HEALTH_MAX_AGE", 180)
+    # Seconds to wait for a PostgreSQL connection (a wrong host fails fast instead of hanging).
+    DB_CONNECT_TIMEOUT = _int("TRACKER_DB_CONNECT_TIMEOUT", 10)
 
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
@@ -80,7 +105,8 @@ class Config:
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_SAMESITE = "Lax"
     WTF_CSRF_TIME_LIMIT = None
-    # Number of reverse proxies in front of the app whose X-Forwarded-For is trusted (0: none).
+    # Number of reverse proxies in front of the app whose X-Forwarded-* headers are trusted (0: none).
+    # The older spelling TRACKER_PROXY_FIX=1 (+ TRACKER_PROXY_HOPS) is still read.
     PROXY_FIX_X_FOR = _int("TRACKER_PROXY_FIX_X_FOR", 0)
 
 

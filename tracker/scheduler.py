@@ -13,7 +13,7 @@ start the process catches up on days it missed (``SCHEDULER_CATCHUP_DAYS``).
 from __future__ import annotations
 
 import logging
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.blocking import BlockingScheduler
@@ -111,3 +111,128 @@ def build_scheduler(app: Flask) -> BlockingScheduler:
         name="邮件重试投递", coalesce=True, max_instances=1, misfire_grace_time=minutes * 60, replace_existing=True,
     )
     return scheduler
+
+
+# --- the process: heartbeat, fail-fast start, next-run and stop lines ------------------------------
+
+class SchedulerStartError(Exception):
+    """The scheduler cannot start (no database): one line, non-zero exit."""
+
+
+class Process:
+    """One running scheduler: its heartbeat row, the consecutive heartbeat failures, how it ended."""
+
+    def __init__(self, app: Flask, scheduler: BlockingScheduler):
+        self.app, self.scheduler = app, scheduler
+        self.beat_id: int | None = None
+        self.failures = 0
+        self.exit_code = 0
+        self.stopped_by = ""
+
+    def next_daily_utc(self, now_utc: datetime | None = None) -> datetime | None:
+        job = self.scheduler.get_job("daily")
+        if job is None:
+            return None
+        nxt = getattr(job, "next_run_time", None) or job.trigger.get_next_fire_time(
+            None, (now_utc or _utcnow_aware()).astimezone(job.trigger.timezone))
+        return nxt.astimezone(timezone.utc).replace(tzinfo=None) if nxt else None
+
+    def start(self, host: str, pid: int, now: datetime) -> None:
+        from .extensions import db
+        from .operations.heartbeat import start_beat
+
+        next_run = self.next_daily_utc()
+        with self.app.app_context():
+            try:
+                self.beat_id = start_beat(host, pid, now, next_run)
+            except Exception as exc:
+                from .operations.heartbeat import error_line
+
+                db.session.rollback()
+                raise SchedulerStartError(f"调度器无法连接数据库，已退出：{error_line(exc)}") from None
+            finally:
+                db.session.remove()
+
+    def beat(self, now: datetime | None = None, note: str = "beat") -> bool:
+        """Record a heartbeat; after ``SCHEDULER_MAX_FAILURES`` failures in a row, stop (exit 1)."""
+        from .extensions import db
+        from .models import utcnow
+        from .operations.heartbeat import beat
+
+        with self.app.app_context():
+            try:
+                beat(self.beat_id, now or utcnow(), self.next_daily_utc(), note)
+                self.failures = 0
+                return True
+            except Exception as exc:
+                db.session.rollback()
+                self.failures += 1
+                from .operations.heartbeat import error_line
+
+                log.error("heartbeat failed (%d in a row): %s", self.failures, error_line(exc))
+            finally:
+                db.session.remove()
+        limit = int(self.app.config.get("SCHEDULER_MAX_FAILURES", 5))
+        if self.failures >= limit:
+            log.error("调度器连续 %d 次无法写入心跳（数据库不可用），退出以便重启", self.failures)
+            self.exit_code = 1
+            if self.scheduler.running:
+                self.scheduler.shutdown(wait=False)
+        return False
+
+    def stop(self, now: datetime) -> None:
+        from .extensions import db
+        from .operations.heartbeat import stop_beat
+
+        if self.beat_id is None:
+            return
+        with self.app.app_context():
+            try:
+                stop_beat(self.beat_id, now)
+            except Exception:
+                db.session.rollback()
+            finally:
+                db.session.remove()
+
+
+def _utcnow_aware() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def attach_heartbeat(process: Process) -> None:
+    """A heartbeat every minute and after every job; the next daily run is logged after each sweep."""
+    from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED
+
+    process.scheduler.add_job(
+        process.beat, IntervalTrigger(seconds=60), id="heartbeat", name="调度器心跳", coalesce=True,
+        max_instances=1, misfire_grace_time=60, replace_existing=True,
+    )
+
+    def after_job(event) -> None:
+        if event.job_id == "heartbeat":
+            return
+        process.beat(note=event.job_id)
+        if event.job_id == "daily":
+            log_next_run(process)
+
+    process.scheduler.add_listener(after_job, EVENT_JOB_EXECUTED | EVENT_JOB_ERROR)
+
+
+def log_next_run(process: Process) -> None:
+    nxt = process.next_daily_utc()
+    if nxt is not None:
+        local = nxt.replace(tzinfo=timezone.utc).astimezone(ZoneInfo(process.app.config["TIMEZONE"]))
+        log.info("下次每日检查：%s（%s）", local.strftime("%Y-%m-%d %H:%M"), process.app.config["TIMEZONE"])
+
+
+def install_stop_signals(process: Process) -> None:
+    import signal
+
+    def _stop(signum, _frame) -> None:
+        process.stopped_by = signal.Signals(signum).name
+        log.info("收到 %s，调度器正在停止", process.stopped_by)
+        if process.scheduler.running:
+            process.scheduler.shutdown(wait=False)
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)

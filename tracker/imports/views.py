@@ -10,6 +10,7 @@ from pathlib import Path
 from flask import current_app, flash, redirect, render_template, request, url_for
 
 from ..auth.access import roles_required
+from ..operations.files import write_private
 from ..services.excel_import import DEFAULT_MAX_BYTES, import_plan_file
 from ..services.plans import PlanProblem
 from ..web import actor
@@ -20,9 +21,9 @@ KEEP_SECONDS = 24 * 3600
 
 
 def _folder() -> Path:
-    folder = Path(current_app.instance_path) / "imports"
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
+    from ..operations.files import private_dir
+
+    return private_dir(Path(current_app.instance_path) / "imports")
 
 
 def _max_bytes() -> int:
@@ -71,7 +72,7 @@ def upload():
     if report.ok:
         _sweep()
         token = secrets.token_urlsafe(24)
-        _path_for(token).write_bytes(data)
+        write_private(_path_for(token), data)
     return render_template("imports/preview.html", report=report, token=token, options=options, filename=filename,
                            status=200 if report.ok else 422), 200 if report.ok else 422
 

@@ -98,10 +98,10 @@ class FileTransport:
 
     def send(self, msg: EmailMessage, recipients: list[str], *, name: str = "") -> str:
         try:
-            self.folder.mkdir(parents=True, exist_ok=True)
+            from ..operations.files import write_private
+
             safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", name or msg.get("X-Tracker-Dedupe-Key", "mail"))[:120]
-            path = self.folder / f"{safe}.eml"
-            path.write_bytes(bytes(msg))
+            path = write_private(self.folder / f"{safe}.eml", bytes(msg))  # 0600 in a 0700 folder
         except OSError as exc:
             raise DeliveryError(f"写入邮件文件失败：{exc}") from None
         return str(path)

@@ -148,13 +148,14 @@ def upload_folder() -> Path:
 
 def store_files(checked: list[CheckedFile]) -> list[tuple[CheckedFile, str]]:
     """Write files under random names; returns (file, storage_name) pairs."""
-    folder = upload_folder()
-    folder.mkdir(parents=True, exist_ok=True)
+    from ..operations.files import private_dir, write_private
+
+    folder = private_dir(upload_folder())  # 0700 folder, 0600 files: for the service user only
     stored: list[tuple[CheckedFile, str]] = []
     try:
         for f in checked:
             storage_name = f"{secrets.token_hex(16)}.{f.ext}"
-            (folder / storage_name).write_bytes(f.data)
+            write_private(folder / storage_name, f.data, exclusive=True)
             stored.append((f, storage_name))
     except OSError:
         remove_files([s for _, s in stored])
@@ -179,7 +180,10 @@ def attachment_path(att: Attachment) -> Path:
         raise NotFound("文件不存在")
     path = upload_folder() / att.storage_name
     if not path.is_file():
-        raise NotFound("文件不存在或已被移除")
+        current_app.logger.error("evidence file missing: attachment %s (task %s) expected at %s",
+                                 att.id, att.task_id, path)
+        raise NotFound(f"佐证材料“{att.original_name}”的文件在服务器上缺失（附件编号 {att.id}），"
+                       f"可能未随备份恢复。请联系系统管理员从备份中恢复该文件。")
     return path
 
 

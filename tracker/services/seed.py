@@ -89,8 +89,13 @@ def reset_database() -> None:
     db.session.flush()
 
 
-def seed(seed_dir: Path = SEED_DIR, *, reset: bool = False, demo_users: bool = True) -> SeedResult:
-    """Load units, the reference plan(s) and demo users; all or nothing."""
+def seed(seed_dir: Path = SEED_DIR, *, reset: bool = False, demo_users: bool = True,
+         unit_emails: bool = True) -> SeedResult:
+    """Load units, the reference plan(s) and demo users; all or nothing.
+
+    ``unit_emails=False`` leaves the new units' liaison addresses empty: the seed's addresses are demo
+    addresses, and a production scheduler would mail them.
+    """
     # Read and validate every file before writing anything.
     unit_rows = read_units(seed_dir / "units.csv")
     plan_specs = [read_plan(p) for p in sorted(seed_dir.glob("*plan*.json"))]
@@ -104,7 +109,7 @@ def seed(seed_dir: Path = SEED_DIR, *, reset: bool = False, demo_users: bool = T
         for row in unit_rows:
             unit = existing.get(row["full_name"])
             if unit is None:
-                db.session.add(Unit(**row, active=True))
+                db.session.add(Unit(**{**row, "emails": row["emails"] if unit_emails else ""}, active=True))
                 result.units_created += 1
             elif (unit.short_name, unit.kind) != (row["short_name"], row["kind"]):
                 unit.short_name, unit.kind = row["short_name"], row["kind"]
