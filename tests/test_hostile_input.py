@@ -52,14 +52,15 @@ def quick_checksum(app) -> tuple:
     """Row counts of every table and the state of tasks, units and users: what any write changes (every
     change also writes an audit row), cheap enough to take around each request."""
     with app.app_context():
-        counts = tuple(db.session.execute(select(db.func.count()).select_from(table)).scalar()
-                       for table in db.metadata.sorted_tables if "session" not in table.name)
+        counts = tuple(db.session.execute(text(" UNION ALL ".join(
+            f"SELECT '{t.name}', count(*) FROM {t.name}" for t in db.metadata.sorted_tables
+            if "session" not in t.name))).all())
         tasks = db.session.execute(text("SELECT sum(version), sum(progress), count(latest_progress) FROM tasks")).one()
         units = db.session.execute(text("SELECT full_name, short_name, emails, active FROM units ORDER BY id")).all()
         users = db.session.execute(text("SELECT username, display_name, email, role, active, password_hash "
                                         "FROM users ORDER BY id")).all()
         db.session.remove()
-    return counts, tuple(tasks), tuple(map(tuple, units)), tuple(map(tuple, users))
+    return tuple(map(tuple, counts)), tuple(tasks), tuple(map(tuple, units)), tuple(map(tuple, users))
 
 
 def stored_control_characters(app) -> list[str]:
@@ -97,6 +98,8 @@ def sweep(app, client, who: str) -> int:
             url = fill(rule, "1")
             # Reads get every other junk value (alternating per route) to keep the run short; writes get all.
             sample = JUNK if method == "POST" else JUNK[number % 2::2]
+            if who == "anonymous":
+                sample = sample[:3]  # everything is a redirect to the login page or a 401 anyway
             for i, junk in enumerate(sample):
                 params = {PARAMS[(i + k) % len(PARAMS)]: junk for k in range(0, len(PARAMS), 7)}
                 # A wrong current password is a failed login and is counted on purpose.

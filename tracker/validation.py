@@ -112,13 +112,13 @@ def parse_date(value: Any, *, field: str, label: str = "日期", required: bool 
 
 def text_problem(value: str, *, single_line: bool = False) -> Optional[str]:
     """Why ``value`` breaks the text rule (a Chinese phrase naming the character), or None."""
-    m = _CONTROL.search(value)
-    if m is not None:
-        return f"含有不允许的控制字符（U+{ord(m.group()):04X}）"
     if single_line:
         m = _LINE_BREAK.search(value)
         if m is not None:
             return f"不能包含换行或制表符（U+{ord(m.group()):04X}）"
+    m = _CONTROL.search(value)
+    if m is not None:
+        return f"含有不允许的控制字符（U+{ord(m.group()):04X}）"
     return None
 
 

@@ -12,11 +12,11 @@ import zipfile
 from dataclasses import dataclass
 from xml.parsers import expat
 
-MAX_ROWS = 60_000          # highest row number of any cell or merged range
+MAX_ROWS = 20_000          # highest row number of any cell or merged range
 MAX_COLUMNS = 200          # highest column number (GR)
-MAX_CELLS = 400_000        # <c> elements in all sheets together
+MAX_CELLS = 300_000        # <c> elements in all sheets together
 MAX_MERGED_RANGES = 20_000
-MAX_MERGED_CELLS = 200_000  # cells covered by merged ranges in all sheets together
+MAX_MERGED_CELLS = 100_000  # cells covered by merged ranges in all sheets together
 
 _MAIN_NS = ("http://schemas.openxmlformats.org/spreadsheetml/2006/main", "http://purl.oclc.org/ooxml/spreadsheetml/main")
 _REF = re.compile(r"\$?([A-Z]{1,3})\$?([0-9]{1,7})", re.ASCII)
@@ -58,10 +58,10 @@ class _Scanner:
 
     def _reach(self, row: int, col: int, where: str) -> None:
         e = self.extent
-        if row > MAX_ROWS:
-            raise SheetTooLarge(f"工作表行数过多（{where} 到第 {row} 行），上限为 {MAX_ROWS} 行")
         if col > MAX_COLUMNS:
             raise SheetTooLarge(f"工作表列数过多（{where} 到第 {col} 列），上限为 {MAX_COLUMNS} 列")
+        if row > MAX_ROWS:
+            raise SheetTooLarge(f"工作表行数过多（{where} 到第 {row} 行），上限为 {MAX_ROWS:,} 行")
         e.rows, e.columns = max(e.rows, row), max(e.columns, col)
 
     def start(self, name: str, attrs: dict) -> None:
@@ -72,7 +72,7 @@ class _Scanner:
         if local == "c":
             e.cells += 1
             if e.cells > MAX_CELLS:
-                raise SheetTooLarge(f"单元格过多（超过 {MAX_CELLS:,} 个），请只保留工作台账内容后再导入")
+                raise SheetTooLarge(f"单元格过多（上限为 {MAX_CELLS:,} 个），请只保留工作台账内容后再导入")
             ref = attrs.get("r")
             if ref:
                 row, col = parse_ref(ref)
@@ -89,9 +89,9 @@ class _Scanner:
             e.merged_ranges += 1
             e.merged_cells += (abs(r2 - r1) + 1) * (abs(c2 - c1) + 1)
             if e.merged_ranges > MAX_MERGED_RANGES:
-                raise SheetTooLarge(f"合并单元格区域过多（超过 {MAX_MERGED_RANGES:,} 个）")
+                raise SheetTooLarge(f"合并单元格区域过多（上限为 {MAX_MERGED_RANGES:,} 个）")
             if e.merged_cells > MAX_MERGED_CELLS:
-                raise SheetTooLarge(f"合并单元格覆盖的单元格过多（超过 {MAX_MERGED_CELLS:,} 个，如 {ref}）")
+                raise SheetTooLarge(f"合并单元格覆盖的单元格过多（{ref} 等共 {e.merged_cells:,} 个，上限为 {MAX_MERGED_CELLS:,} 个）")
 
 
 def check_workbook(archive: zipfile.ZipFile) -> Extent:
