@@ -21,19 +21,27 @@ NASTY = ['=HYPERLINK("http://evil.example/x","click")', "+1+cmd|' /C calc'!A0", 
 BROKEN = {"进展\x01完成": "进展完成", "含\x00空字符": "含空字符", "\x1b[31m红": "[31m红", "非字符\ufffe": "非字符"}
 
 
+def _broken(app) -> dict[str, str]:
+    """PostgreSQL cannot store NUL at all, so only SQLite can hand one to an export."""
+    with app.app_context():
+        postgres = db.engine.dialect.name == "postgresql"
+    return {k: v for k, v in BROKEN.items() if not (postgres and "\x00" in k)}
+
+
 def _plant(app) -> int:
     """Hostile text in an overdue measure's title, progress and lead unit, and in a second measure."""
+    broken = _broken(app)
     with app.app_context():
         task = db.session.execute(select(Task).where(Task.is_leaf.is_(True), Task.deadline < date(2024, 7, 1),
                                                      Task.status != "done").order_by(Task.id)).scalars().first()
         task.title = NASTY[0]
-        task.latest_progress = "\n".join(NASTY[1:]) + "\n" + "".join(BROKEN)
+        task.latest_progress = "\n".join(NASTY[1:]) + "\n" + "".join(broken)
         task.code = "=2*3"
         unit = task.lead_units[0]
         db.session.get(Unit, unit.id).short_name = "@单位"
         others = db.session.execute(select(Task).where(Task.is_leaf.is_(True), Task.id != task.id)
                                     .order_by(Task.id).limit(len(NASTY))).scalars().all()
-        for other, value in zip(others, NASTY[1:] + list(BROKEN)):
+        for other, value in zip(others, NASTY[1:] + list(broken)):
             other.latest_progress = value
         db.session.commit()
         return task.id
@@ -63,7 +71,7 @@ def test_every_export_writes_hostile_text_as_text(seeded, tmp_path):
     text = _check(ledger.data, "ledger")
     for value in NASTY[1:] + ["@单位", "=2*3"]:
         assert value in text, value
-    for kept in BROKEN.values():
+    for kept in _broken(seeded).values():
         assert kept in text, kept
     overdue = client.get("/overdue/export.xlsx?today=2024-07-01")
     assert overdue.status_code == 200
