@@ -35,6 +35,8 @@ def base_config(tmp_path: Path) -> dict:
         "UPLOAD_FOLDER": str(tmp_path / "uploads"),
         "MAIL_FILE_FOLDER": str(tmp_path / "mail"),
         "MAIL_SERVER": "",
+        # The app's clock (tracker/web.py app_today): writes record this day; reads may replay with ?today=.
+        "FIXED_TODAY": TODAY,
     }
 
 

@@ -100,7 +100,9 @@ def test_paging_50_per_page_keeps_filters(seeded, client, auth):
     html = client.get("/admin/audit?action=urge&page=3").get_data(as_text=True)
     assert rows(html) == 20 and "催办 #000" in html
     assert rows(client.get("/admin/audit?action=urge&page=99").get_data(as_text=True)) == 0
-    assert client.get("/admin/audit?action=urge&page=abc").status_code == 200
+    for junk in ("abc", "²", "0", "9223372036854775808"):  # issue 9: a clear field error, never a 500
+        r = client.get(f"/admin/audit?action=urge&page={junk}")
+        assert r.status_code == 422 and "页码" in r.get_data(as_text=True), junk
 
 
 def test_fixed_number_of_queries(seeded, client, auth):

@@ -399,13 +399,13 @@ def test_record_update_service_checks_version_atomically(seeded):
         assert exc.value.changes["version"] == version + 1
 
 
-def test_writes_cannot_backdate_outside_tests(tmp_path, monkeypatch):
-    """``?today=`` replays a day for reading; outside TESTING a report records the real date."""
+def test_writes_cannot_backdate(tmp_path, monkeypatch):
+    """``?today=`` replays a day for reading; a report records the app clock's date (the real one here)."""
     from tests.conftest import make_app
     from tracker.services.clock import local_today
     from tracker.services.seed import seed
 
-    app = make_app(tmp_path, monkeypatch, TESTING=False)
+    app = make_app(tmp_path, monkeypatch, TESTING=False, FIXED_TODAY=None)
     with app.app_context():
         seed()
     client = app.test_client()

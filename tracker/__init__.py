@@ -38,7 +38,9 @@ def create_app(config: object | dict | None = None) -> Flask:
     configure_paths(app)
 
     register_extensions(app)
+    register_converters(app)
     register_blueprints(app)
+    register_input_guard(app)
     register_errorhandlers(app)
     register_template_helpers(app)
     register_security_headers(app)
@@ -145,6 +147,20 @@ from sqlalchemy.engine import Engine as _Engine  # noqa: E402
 
 if not _event.contains(_Engine, "connect", _sqlite_pragmas):
     _event.listen(_Engine, "connect", _sqlite_pragmas)
+
+
+def register_converters(app: Flask) -> None:
+    """``<int:…>`` in every route is the strict id converter: ASCII digits within 32 bits, else 404."""
+    from .validation import StrictIntConverter
+
+    app.url_map.converters["int"] = StrictIntConverter
+
+
+def register_input_guard(app: Flask) -> None:
+    """The text rule and ``?today=`` check for every request, after the login check (tracker/web.py)."""
+    from .web import guard_input
+
+    app.before_request(guard_input)
 
 
 def register_blueprints(app: Flask) -> None:

@@ -36,14 +36,15 @@ def fail_from(exc: DomainError) -> CommandError:
 
 
 def parse_today(value: str | None) -> date:
-    from .services.clock import local_today, parse_iso_date
+    from .services.clock import local_today
+    from .validation import parse_date
 
     if not value:
         return local_today(current_app.config.get("TIMEZONE", "Asia/Shanghai"))
     try:
-        return parse_iso_date(value)
-    except ValueError as exc:
-        raise CommandError(f"--today {exc}") from None
+        return parse_date(value, field="today", label="--today 日期")
+    except Invalid as exc:
+        raise fail_from(exc) from None
 
 
 def upgrade_database() -> None:
@@ -247,14 +248,19 @@ def register(app: Flask) -> None:
 
 @click.command("export-ledger")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--plan", "plan_id", type=int, default=None, help="计划编号（默认第一个计划）")
+@click.option("--plan", "plan_text", default=None, help="计划编号（默认第一个计划）")
 @click.option("--today", default=None, help="统计日期 YYYY-MM-DD（默认今天）")
 @with_appcontext
-def export_ledger_command(file: Path, plan_id: int | None, today: str | None) -> None:
+def export_ledger_command(file: Path, plan_text: str | None, today: str | None) -> None:
     """Write the whole ledger of a plan to FILE.xlsx."""
     from .services.excel_export import export_plan_ledger
+    from .validation import parse_id
 
     day = parse_today(today)
+    try:
+        plan_id = parse_id(plan_text, field="plan", label="--plan 计划编号")
+    except Invalid as exc:
+        raise fail_from(exc) from None
     if file.suffix.lower() != ".xlsx":
         raise CommandError("导出文件名应以 .xlsx 结尾")
     try:

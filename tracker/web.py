@@ -1,30 +1,78 @@
-"""Helpers for the request layer: today's date, light rules, the current user."""
+"""Helpers for the request layer: today's date, light rules, the current user, the input guard."""
 from __future__ import annotations
 
 from datetime import date
 
-from flask import current_app, request
+from flask import current_app, g, request
 from flask_login import current_user
 
 from .lights import LightRules
-from .services.clock import local_today, parse_iso_date
+from .services.clock import local_today
 from .services.errors import Invalid
+from .validation import check_mapping, parse_date, text_problem
+
+READ_METHODS = ("GET", "HEAD", "OPTIONS")
 
 
 def app_today() -> date:
-    """Today in the configured time zone (the one clock read per request)."""
+    """Today in the configured time zone: the app's clock (the one clock read per request).
+
+    ``FIXED_TODAY`` (a date, tests only) pins the clock; nothing a request sends can move it.
+    """
+    fixed = current_app.config.get("FIXED_TODAY")
+    if fixed:
+        return fixed if isinstance(fixed, date) else date.fromisoformat(str(fixed))
     return local_today(current_app.config.get("TIMEZONE", "Asia/Shanghai"))
 
 
+def _today_arg() -> date | None:
+    """``?today=`` parsed once per request (Invalid on a bad value)."""
+    if "_today_arg" not in g:
+        g._today_arg = parse_date(request.args.get("today"), field="today", label="统计日期 today")
+    return g._today_arg
+
+
 def request_today() -> date:
-    """``?today=YYYY-MM-DD`` when given (to replay a day), else today. Invalid on a bad date."""
-    raw = request.args.get("today", "").strip()
-    if not raw:
-        return app_today()
-    try:
-        return parse_iso_date(raw)
-    except ValueError as exc:
-        raise Invalid({"today": [str(exc)]}) from None
+    """For reads: ``?today=YYYY-MM-DD`` when given (to replay a day), else today. Invalid on a bad date."""
+    if request.method not in READ_METHODS:
+        return write_today()
+    return _today_arg() or app_today()
+
+
+def write_today() -> date:
+    """The date a change records: always the app's clock. ``?today=`` on a write is checked, never honoured."""
+    _today_arg()
+    return app_today()
+
+
+# Form fields whose services apply the text rule themselves and show the error on the form (the typed
+# text stays). Every other query argument and form field is checked here, before any view runs.
+SERVICE_CHECKED_FIELDS = frozenset({
+    "narrative", "problems", "next_steps", "comment", "note", "full_name", "short_name", "emails",
+    "display_name", "email", "title",
+})
+FIELD_LABELS = {
+    "username": "用户名", "password": "密码", "confirm": "确认密码", "current": "当前密码", "new": "新密码",
+    "q": "关键词", "unit": "单位", "task": "任务", "plan": "计划", "today": "统计日期 today",
+}
+
+
+def guard_input():
+    """App-wide ``before_request``: the text rule for query arguments and form fields, and a bad
+    ``?today=`` refused on every method, before any view runs (so nothing is written)."""
+    errors = check_mapping(request.args, FIELD_LABELS)
+    if request.method not in READ_METHODS and request.mimetype in (
+            "application/x-www-form-urlencoded", "multipart/form-data"):
+        form = [(k, v) for k, v in request.form.items(multi=True) if k not in SERVICE_CHECKED_FIELDS]
+        for name, messages in check_mapping(form, FIELD_LABELS).items():
+            errors.setdefault(name, messages)
+        for upload in request.files.getlist("files") + request.files.getlist("file"):
+            if upload.filename and text_problem(upload.filename):
+                errors.setdefault("files", []).append("文件名" + text_problem(upload.filename))
+    if errors:
+        raise Invalid(errors)
+    _today_arg()
+    return None
 
 
 def light_rules() -> LightRules:
@@ -34,14 +82,3 @@ def light_rules() -> LightRules:
 def actor():
     """The logged-in user as a plain model object (not the proxy)."""
     return current_user._get_current_object()
-
-
-def write_today() -> date:
-    """The date recorded by a change (report period, claim and completion dates).
-
-    Reads may replay a day with ``?today=``; a change may not backdate itself, so
-    the override is honoured for writes only in tests (``TESTING``).
-    """
-    if current_app.config.get("TESTING"):
-        return request_today()
-    return app_today()

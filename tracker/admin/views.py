@@ -10,6 +10,7 @@ from ..models import ROLE_LABELS
 from ..services import admin as svc
 from ..services.audit import ACTION_LABELS
 from ..services.errors import Invalid
+from ..validation import parse_int
 from ..web import actor
 from . import bp
 from .forms import PasswordResetForm, UnitForm, UserCreateForm, UserEditForm
@@ -184,12 +185,11 @@ def audit():
     page = None
     try:
         filt = svc.parse_audit_filter(request.args)
+        number = parse_int(request.args.get("page"), field="page", label="页码", low=1, high=100_000) or 1
     except Invalid as exc:
         errors = exc.errors
     else:
-        number = request.args.get("page", "1")
-        page = svc.search_audit(filt, int(number) if number.isdigit() else 1,
-                                tz=current_app.config.get("TIMEZONE", "Asia/Shanghai"))
+        page = svc.search_audit(filt, number, tz=current_app.config.get("TIMEZONE", "Asia/Shanghai"))
     args = {k: v for k, v in request.args.items() if k != "page" and v}
     return render_template("admin/audit.html", page=page, errors=errors, args=args,
                            action_labels=ACTION_LABELS), (422 if errors else 200)

@@ -8,6 +8,7 @@ from ..extensions import csrf
 from ..models import Unit
 from ..services.errors import Conflict, Invalid
 from ..services.tasks import filter_view, get_plan, list_plans, load_plan_view, parse_filter, task_dict
+from ..validation import MAX_JSON_BYTES, parse_id, parse_json_object
 from ..web import actor, light_rules, request_today, write_today
 from . import bp
 
@@ -21,15 +22,6 @@ def _authenticate():
     if request.method not in ("GET", "HEAD", "OPTIONS") and not request.headers.get("Authorization"):
         csrf.protect()
     return None
-
-
-def _int_arg(name: str) -> int | None:
-    raw = request.args.get(name, "").strip()
-    if not raw:
-        return None
-    if not raw.isdigit():
-        raise Invalid({name: [f"{name} 应为正整数"]})
-    return int(raw)
 
 
 @bp.get("/plans")
@@ -59,7 +51,7 @@ def units():
 
 def _tasks_for_request(only_overdue: bool = False):
     today = request_today()
-    plan_id = _int_arg("plan")
+    plan_id = parse_id(request.args.get("plan"), field="plan", label="计划编号 plan")
     filt = parse_filter(request.args, labels_ok=False)
     plans = [get_plan(plan_id)] if plan_id is not None else list_plans()
     result = []
@@ -86,19 +78,16 @@ def overdue():
 # --- Writes: progress reports and reviews (same services as the web forms) --------
 
 def _json_body() -> dict:
-    """The request's JSON object; Invalid (422) for a malformed or non-object body."""
-    data = request.get_json(silent=True, force=True)
-    if data is None:
-        raise Invalid({"_": ["请求体应为合法的 JSON（Content-Type: application/json）"]})
-    if not isinstance(data, dict):
-        raise Invalid({"_": ["请求体应为 JSON 对象，例如 {\"status\": \"in_progress\", …}"]})
-    return data
+    """The request's JSON object within size and depth limits; Invalid (422) otherwise."""
+    if (request.content_length or 0) > MAX_JSON_BYTES:
+        raise Invalid({"_": [f"请求体过大（上限 {MAX_JSON_BYTES // 1024} KB）"]})
+    return parse_json_object(request.get_data(cache=True))
 
 
-def _task_answer(task, status: int):
+def _task_answer(task, status: int, today):
     from ..lights import leaf_state
 
-    return jsonify(task_dict(task, leaf_state(task, request_today(), light_rules()))), status
+    return jsonify(task_dict(task, leaf_state(task, today, light_rules()))), status
 
 
 @bp.post("/tasks/<int:task_id>/updates")
@@ -107,8 +96,9 @@ def task_updates(task_id: int):
     from ..services.tasks import get_task_for
 
     get_task_for(actor(), task_id)  # 404 / 403 before looking at the body
-    task = record_update(task_id, actor(), _json_body(), write_today())
-    return _task_answer(task, 201)
+    today = write_today()  # a bad ?today= is refused before anything is written; a good one is ignored
+    task = record_update(task_id, actor(), _json_body(), today)
+    return _task_answer(task, 201, today)
 
 
 @bp.post("/tasks/<int:task_id>/review")
@@ -119,8 +109,9 @@ def task_review(task_id: int):
     get_task_for(actor(), task_id)
     if not actor().is_supervisor:
         return error_response(403, "只有督办人员可以审核")
-    task = review_task(task_id, actor(), _json_body(), write_today())
-    return _task_answer(task, 201)
+    today = write_today()
+    task = review_task(task_id, actor(), _json_body(), today)
+    return _task_answer(task, 201, today)
 
 
 @bp.errorhandler(Conflict)

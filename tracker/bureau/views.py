@@ -13,7 +13,8 @@ from ..services.bureau import (
     missing_reports, overdue_rows, overdue_workbook, parse_overdue_filter, parse_period, urge,
 )
 from ..services.errors import Invalid
-from ..web import actor, request_today
+from ..validation import parse_id
+from ..web import actor, request_today, write_today
 from . import bp
 from .forms import UrgeForm
 
@@ -68,14 +69,12 @@ def urge_post():
             for message in errors:
                 flash(message, "danger")
         return redirect(back)
-    task_id = (form.task_id.data or "").strip()
-    unit_id = (form.unit_id.data or "").strip()
-    if (task_id and not task_id.isdigit()) or (unit_id and not unit_id.isdigit()):
-        flash("催办对象无效", "danger")
-        return redirect(back)
     try:
-        result = urge(actor(), request_today(), task_id=int(task_id) if task_id else None,
-                      unit_id=int(unit_id) if unit_id else None, note=form.note.data or "")
+        # Validate everything first; the date is the app's clock (``?today=`` is never honoured here).
+        task_id = parse_id(form.task_id.data, field="task_id", label="催办任务")
+        unit_id = parse_id(form.unit_id.data, field="unit_id", label="催办单位")
+        today = write_today()
+        result = urge(actor(), today, task_id=task_id, unit_id=unit_id, note=form.note.data or "")
     except Invalid as exc:
         db.session.rollback()
         flash(exc.message, "danger")
@@ -92,12 +91,7 @@ def urge_post():
 def missing():
     today = request_today()
     period = parse_period(request.args.get("period"), today)
-    unit_arg = (request.args.get("unit") or "").strip()
-    unit_id = None
-    if unit_arg:
-        if not unit_arg.isdigit():
-            raise Invalid({"unit": ["单位编号无效"]})
-        unit_id = int(unit_arg)
+    unit_id = parse_id(request.args.get("unit"), field="unit", label="单位编号")
     groups = missing_reports(period, unit_id)
     current = report_period(today)
     due_day = int(current_app.config.get("REPORT_DUE_DAY", 25))

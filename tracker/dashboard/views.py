@@ -3,7 +3,8 @@ from __future__ import annotations
 from flask import render_template, request
 
 from ..services.dashboard import SORT_KEYS, bar_chart, completion_series, line_chart, overview, unit_ranking
-from ..services.errors import Invalid, NotFound
+from ..services.errors import NotFound
+from ..validation import parse_id
 from ..services.readcache import cached
 from ..services.tasks import load_plan_view
 from ..services.tasks import get_plan, list_plans
@@ -24,13 +25,11 @@ SORT_LABELS = {
 @bp.route("/")
 def index():
     today = request_today()
-    raw = request.args.get("plan", "").strip()
-    if raw and not raw.isdigit():
-        raise Invalid({"plan": ["计划编号无效"]})
+    plan_id = parse_id(request.args.get("plan"), field="plan", label="计划编号")
     try:
-        plan = get_plan(int(raw) if raw else None)
+        plan = get_plan(plan_id)
     except NotFound:
-        if raw:
+        if plan_id is not None:
             raise
         return render_template("dashboard/empty.html")
     user = actor()

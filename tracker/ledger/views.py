@@ -10,7 +10,7 @@ from sqlalchemy import select
 from ..extensions import db
 from ..lights import LIGHT_LABELS
 from ..models import Unit
-from ..services.errors import Invalid
+from ..validation import parse_id
 from ..services.excel_export import export_filename, ledger_xlsx_bytes
 from ..services.ledger import build_ledger
 from ..services.readcache import cached
@@ -26,10 +26,7 @@ FILTER_KEYS = ("plan", "task", "unit", "status", "light", "q", "today")
 
 
 def _plan_arg():
-    raw = request.args.get("plan", "").strip()
-    if raw and not raw.isdigit():
-        raise Invalid({"plan": ["计划编号无效"]})
-    return int(raw) if raw else None
+    return parse_id(request.args.get("plan"), field="plan", label="计划编号")
 
 
 def _load():

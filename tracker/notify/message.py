@@ -6,6 +6,7 @@ from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 
 _SPLIT = re.compile(r"[;,，；\s]+")
+_HEADER_BAD = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
 
 
 def split_addresses(text: str | None) -> list[str]:
@@ -18,11 +19,17 @@ def split_addresses(text: str | None) -> list[str]:
     return seen
 
 
+def header_text(text: str | None) -> str:
+    """A header value that can never raise a header error: line breaks and control characters become spaces
+    (names are validated on entry; this also covers rows stored before that rule)."""
+    return " ".join(_HEADER_BAD.sub(" ", text or "").split())
+
+
 def build_message(notification, sender: str) -> EmailMessage:
     msg = EmailMessage()
-    msg["Subject"] = notification.subject
+    msg["Subject"] = header_text(notification.subject)
     msg["From"] = sender
-    msg["To"] = ", ".join(split_addresses(notification.recipients))
+    msg["To"] = header_text(", ".join(split_addresses(notification.recipients)))
     msg["Date"] = formatdate(localtime=False)
     msg["Message-ID"] = make_msgid(domain="tracker.local")
     # Lets a receiving system (and the tests) recognise a duplicate.

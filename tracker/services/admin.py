@@ -18,7 +18,7 @@ from ..extensions import db
 from ..models import LEAD, ROLE_LABELS, ROLES, UNIT_KINDS, AuditLog, TaskUnit, Unit, User
 from . import audit
 from .auth import LoginThrottled, check_throttle, clear_failures, record_failure, verify_password
-from .clock import parse_iso_date
+from ..validation import check_text, parse_date, parse_id
 from .errors import Invalid, NotFound
 from .users import EMAIL_RE, create_user, hash_password, validate_password
 
@@ -51,7 +51,11 @@ def _resolve_unit(role: str, unit_id: str | int | None, errors: dict) -> Optiona
         if role == "unit":
             errors["unit"] = ["责任单位联络员必须指定所属单位"]
         return None
-    unit = db.session.get(Unit, int(text)) if text.isdigit() else None
+    try:
+        number = parse_id(text, field="unit", label="所属单位")
+    except Invalid:
+        number = None
+    unit = db.session.get(Unit, number) if number is not None else None
     if unit is None:
         errors["unit"] = ["未找到该单位"]
     return unit
@@ -63,10 +67,9 @@ def admin_create_user(actor: User, *, username: str, display_name: str, email: s
     if role not in ROLES:
         errors["role"] = ["未知角色"]
     unit = _resolve_unit(role, unit_id, errors)
-    if len(display_name or "") > 120:
-        errors["display_name"] = ["显示名称最多 120 字"]
-    if len(email or "") > 200:
-        errors["email"] = ["邮箱过长"]
+    display_name = check_text(display_name, field="display_name", label="显示名称", errors=errors,
+                              single_line=True, max_chars=120)
+    email = check_text(email, field="email", label="邮箱", errors=errors, single_line=True, max_chars=200)
     try:
         user = create_user(username, role if role in ROLES else "", password, unit=str(unit.id) if unit else None,
                            email=email, display_name=display_name, actor=actor)
@@ -85,12 +88,9 @@ def update_user(actor: User, user_id: int, *, display_name: str, email: str, rol
                 unit_id: str | int | None) -> User:
     user = get_user(user_id)
     errors: dict[str, list[str]] = {}
-    display_name = (display_name or "").strip()
-    email = (email or "").strip()
-    if not display_name:
-        errors["display_name"] = ["请填写显示名称"]
-    elif len(display_name) > 120:
-        errors["display_name"] = ["显示名称最多 120 字"]
+    display_name = check_text(display_name, field="display_name", label="显示名称", errors=errors,
+                              single_line=True, required=True, max_chars=120)
+    email = check_text(email, field="email", label="邮箱", errors=errors, single_line=True)
     if email and (len(email) > 200 or not EMAIL_RE.match(email)):
         errors["email"] = ["邮箱格式不正确"]
     if role not in ROLES:
@@ -229,14 +229,14 @@ def parse_emails(text: str) -> tuple[list[str], list[str]]:
 
 def _validate_unit(unit: Optional[Unit], full_name: str, short_name: str, kind: str, emails: str) -> tuple[dict, list]:
     errors: dict[str, list[str]] = {}
-    if not full_name:
-        errors["full_name"] = ["请填写单位全称"]
-    elif len(full_name) > 200:
-        errors["full_name"] = ["单位全称最多 200 字"]
-    if not short_name:
-        errors["short_name"] = ["请填写单位简称"]
-    elif len(short_name) > 100:
-        errors["short_name"] = ["单位简称最多 100 字"]
+    # Names go into mail subjects and the ledger: one line, no control characters (validation.py).
+    full_name = check_text(full_name, field="full_name", label="单位全称", errors=errors, single_line=True,
+                           required=True, max_chars=200)
+    short_name = check_text(short_name, field="short_name", label="单位简称", errors=errors, single_line=True,
+                            required=True, max_chars=100)
+    emails = check_text(emails, field="emails", label="联络员邮箱", errors=errors, max_chars=5000)
+    if "short_name" in errors:
+        pass
     elif short_name.isdigit():
         errors["short_name"] = ["单位简称不能全为数字"]
     if full_name.isdigit() and "full_name" not in errors:
@@ -318,13 +318,11 @@ def parse_audit_filter(args) -> AuditFilter:
         errors["action"] = ["未知的操作类型"]
     dates: dict[str, Optional[date]] = {}
     for field in ("date_from", "date_to"):
-        raw = (args.get(field) or "").strip()
         dates[field] = None
-        if raw:
-            try:
-                dates[field] = parse_iso_date(raw)
-            except ValueError:
-                errors[field] = ["日期格式应为 YYYY-MM-DD"]
+        try:
+            dates[field] = parse_date(args.get(field), field=field, label="日期")
+        except Invalid as exc:
+            errors.update(exc.errors)
     if dates["date_from"] and dates["date_to"] and dates["date_from"] > dates["date_to"]:
         errors["date_to"] = ["结束日期不能早于开始日期"]
     username = (args.get("username") or "").strip()[:80]

@@ -16,6 +16,7 @@ from ..lights import report_period
 from ..models import LEAD, ProgressUpdate, Task, TaskEvent, Unit, User
 from ..status import DONE, status_label
 from . import audit
+from ..validation import MAX_DATE, MIN_DATE, parse_id, parse_int, require_text
 from .errors import Forbidden, Invalid, NotFound
 from ..notify import compose
 from ..notify.channels import fan_out, webhooks_for
@@ -24,7 +25,7 @@ from .overdue import is_overdue
 from .reminders import Item, Settings, overdue_note, task_url
 from .tasks import task_query
 
-PERIOD_RE = re.compile(r"^(\d{4})-(\d{2})$")
+PERIOD_RE = re.compile(r"^([0-9]{4})-([0-9]{2})$", re.ASCII)
 
 
 @dataclass
@@ -63,8 +64,11 @@ def parse_overdue_filter(args) -> OverdueFilter:
     f = OverdueFilter()
     unit = (args.get("unit") or "").strip()
     if unit:
-        if unit.isdigit():
-            f.unit_id = int(unit)
+        if unit.isascii() and unit.isdigit():
+            try:
+                f.unit_id = parse_id(unit, field="unit", label="单位编号")
+            except Invalid as exc:
+                errors.update(exc.errors)
         else:
             found = db.session.execute(
                 select(Unit.id).where((Unit.full_name == unit) | (Unit.short_name == unit))
@@ -72,18 +76,15 @@ def parse_overdue_filter(args) -> OverdueFilter:
             if found is None:
                 errors["unit"] = [f"未找到单位：{unit}"]
             f.unit_id = found
-    root = (args.get("task") or "").strip()
-    if root:
-        if root.isdigit():
-            f.root_id = int(root)
+    for field, label, attr, low, high in (("task", "一级任务编号", "root_id", 1, None),
+                                          ("min_days", "最少逾期天数", "min_days", 0, 100000)):
+        try:
+            value = parse_int(args.get(field), field=field, label=label, low=low, high=high)
+        except Invalid as exc:
+            errors.update(exc.errors)
         else:
-            errors["task"] = ["一级任务编号无效"]
-    min_days = (args.get("min_days") or "").strip()
-    if min_days:
-        if min_days.isdigit() and int(min_days) <= 100000:
-            f.min_days = int(min_days)
-        else:
-            errors["min_days"] = ["最少逾期天数应为非负整数"]
+            if value is not None:
+                setattr(f, attr, value)
     if errors:
         raise Invalid(errors)
     return f
@@ -133,15 +134,18 @@ def overdue_workbook(rows: list[OverdueRow], today: date) -> bytes:
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 
+    from ..spreadsheets.writer import text_cell, write_row
+
     wb = Workbook()
     ws = wb.active
     ws.title = "逾期清单"
     headers = ["序号", "具体工作举措", "一级任务", "牵头单位", "配合单位", "完成时限", "逾期起始日", "逾期天数", "状态", "最新进展"]
     widths = [8, 50, 30, 22, 22, 16, 12, 10, 10, 40]
-    ws.append([f"逾期清单（统计日期 {today.isoformat()}，共 {len(rows)} 项）"])
+    # Every cell through the one spreadsheet writer: text stays text (no formula), bad characters replaced.
+    text_cell(ws, 1, 1, f"逾期清单（统计日期 {today.isoformat()}，共 {len(rows)} 项）")
     ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(headers))
     ws["A1"].font = Font(bold=True, size=14)
-    ws.append(headers)
+    write_row(ws, 2, headers)
     thin = Side(style="thin", color="999999")
     for col, width in enumerate(widths, start=1):
         cell = ws.cell(row=2, column=col)
@@ -149,12 +153,11 @@ def overdue_workbook(rows: list[OverdueRow], today: date) -> bytes:
         cell.fill = PatternFill("solid", fgColor="DDDDDD")
         ws.column_dimensions[cell.column_letter].width = width
     red = PatternFill("solid", fgColor="F8D7DA")
-    for r in rows:
+    for row, r in enumerate(rows, start=3):
         t = r.task
-        ws.append([t.code, t.title, f"{r.root.code} {r.root.title}" if r.root else "", r.lead_names, r.co_names,
-                   t.deadline_text, t.deadline + timedelta(days=1),
-                   r.days, status_label(t.status, t.is_ongoing), t.latest_progress or ""])
-        row = ws.max_row
+        write_row(ws, row, [t.code, t.title, f"{r.root.code} {r.root.title}" if r.root else "", r.lead_names,
+                            r.co_names, t.deadline_text, t.deadline + timedelta(days=1),
+                            r.days, status_label(t.status, t.is_ongoing), t.latest_progress or ""])
         ws.cell(row=row, column=7).number_format = "yyyy-mm-dd"
         ws.cell(row=row, column=8).fill = red
     for row in ws.iter_rows(min_row=2, max_row=ws.max_row):
@@ -178,7 +181,7 @@ def parse_period(text: str | None, today: date) -> str:
     if not text:
         return report_period(today)
     m = PERIOD_RE.match(text)
-    if not m or not 1 <= int(m.group(2)) <= 12:
+    if not m or not 1 <= int(m.group(2)) <= 12 or not MIN_DATE.year <= int(m.group(1)) <= MAX_DATE.year:
         raise Invalid({"period": [f"月份格式应为 YYYY-MM：{text}"]})
     return text
 
@@ -231,9 +234,7 @@ def urge(actor: User, today: date, *, task_id: Optional[int] = None, unit_id: Op
     """
     if not actor.is_supervisor:
         raise Forbidden("只有督办人员可以催办")
-    note = (note or "").strip()
-    if len(note) > 500:
-        raise Invalid({"note": ["督办意见不能超过500字"]})
+    note = require_text(note, field="note", label="督办意见", max_chars=500)
     if (task_id is None) == (unit_id is None):
         raise Invalid({"_": ["请选择催办的任务或单位"]})
     settings = Settings.from_config(current_app.config)

@@ -11,11 +11,3 @@ from zoneinfo import ZoneInfo
 
 def local_today(tz_name: str = "Asia/Shanghai") -> date:
     return datetime.now(ZoneInfo(tz_name)).date()
-
-
-def parse_iso_date(text: str) -> date:
-    """``YYYY-MM-DD`` to a date; ValueError with a Chinese message otherwise."""
-    try:
-        return date.fromisoformat(text.strip())
-    except (ValueError, AttributeError):
-        raise ValueError(f"日期格式应为 YYYY-MM-DD 的有效日期：{text!r}") from None

@@ -15,13 +15,14 @@ from io import BytesIO
 from typing import Optional
 
 from openpyxl import Workbook
-from openpyxl.cell.cell import TYPE_STRING, MergedCell
+from openpyxl.cell.cell import MergedCell
 from openpyxl.styles import Alignment, Border, Font, NamedStyle, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.merge import MergedCellRange
 
 from ..lights import LIGHT_LABELS, NodeState
 from ..models import Plan, Task
+from ..spreadsheets.writer import text_cell
 from ..status import status_label
 from .ledger import LedgerTable, ParentCell, unit_names
 
@@ -51,10 +52,6 @@ THIN = Side(style="thin", color="808080")
 BORDER = Border(left=THIN, right=THIN, top=THIN, bottom=THIN)
 WRAP_TOP = Alignment(wrap_text=True, vertical="top")
 WRAP_CENTER = Alignment(wrap_text=True, vertical="center", horizontal="center")
-
-# Characters Excel would interpret (or that break XML) at the start of a cell.
-_ILLEGAL_XML = {c for c in range(32) if c not in (9, 10, 13)}
-
 
 @dataclass
 class ExportInfo:
@@ -88,16 +85,9 @@ def parent_text(task: Task) -> str:
     return head + ("\n" + "；".join(parts) if parts else "")
 
 
-def _clean(text: str) -> str:
-    return "".join(ch for ch in (text or "") if ord(ch) not in _ILLEGAL_XML)
-
-
-def _text(ws, row: int, col: int, value: str):
-    """A string cell, never a formula (openpyxl treats a leading '=' as a formula otherwise)."""
-    cell = ws.cell(row=row, column=col)
-    cell.value = _clean(value)
-    cell.data_type = TYPE_STRING
-    return cell
+def _text(ws, row: int, col: int, value: str, style: str | None = None):
+    """A string cell, never a formula (spreadsheets/writer.py)."""
+    return text_cell(ws, row, col, value, style)
 
 
 def ledger_workbook(plan: Plan, table: LedgerTable, today: date, *, filter_note: str = "") -> Workbook:
@@ -143,30 +133,30 @@ def ledger_workbook(plan: Plan, table: LedgerTable, today: date, *, filter_note:
         r += 1
         m: Task = row.measure
         state: NodeState = row.state
-        _text(ws, r, 1, m.code or "").style = code_style
+        _text(ws, r, 1, m.code or "", code_style)
         for level, cell_value in enumerate(row.parents, start=1):
             col = 1 + level
             if isinstance(cell_value, ParentCell):
-                _text(ws, r, col, parent_text(cell_value.task)).style = body
+                _text(ws, r, col, parent_text(cell_value.task), body)
                 if cell_value.rowspan > 1:
                     merges.append((r, col, r + cell_value.rowspan - 1))
             elif cell_value == "":
                 ws.cell(row=r, column=col).style = body
         col = first_measure_col
-        _text(ws, r, col, m.title).style = body
-        _text(ws, r, col + 1, unit_names(m, "lead")).style = body
-        _text(ws, r, col + 2, unit_names(m, "co")).style = body
-        _text(ws, r, col + 3, m.deadline_text or "").style = center
-        _text(ws, r, col + 4, status_label(m.status, m.is_ongoing)).style = center
+        _text(ws, r, col, m.title, body)
+        _text(ws, r, col + 1, unit_names(m, "lead"), body)
+        _text(ws, r, col + 2, unit_names(m, "co"), body)
+        _text(ws, r, col + 3, m.deadline_text or "", center)
+        _text(ws, r, col + 4, status_label(m.status, m.is_ongoing), center)
         pct = ws.cell(row=r, column=col + 5, value=round(state.percent / 100.0, 4))
         pct.style = percent_style
-        _text(ws, r, col + 6, m.latest_progress or "").style = body
+        _text(ws, r, col + 6, m.latest_progress or "", body)
         label = LIGHT_LABELS.get(state.light, state.light)
         if state.overdue_days:
             label += f"（{state.overdue_days}天）"
         elif state.reason and state.light == "yellow":
             label += f"（{state.reason}）"
-        _text(ws, r, col + 7, label).style = light_styles.get(state.light, light_styles["done"])
+        _text(ws, r, col + 7, label, light_styles.get(state.light, light_styles["done"]))
 
     # Vertical merges of parent cells. ``ws.merge_cells`` checks every existing
     # range for overlap (quadratic); build_ledger's spans never overlap, so the

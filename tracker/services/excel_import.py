@@ -26,11 +26,11 @@ from sqlalchemy import select
 from ..extensions import db
 from ..models import Plan, User
 from . import audit
+from ..spreadsheets.limits import MAX_COLUMNS, MAX_ROWS, SheetTooLarge, check_workbook
+from ..validation import normalise_newlines, text_problem
 from .plans import NodeSpec, PlanCounts, PlanProblem, PlanSpec, UnitResolver, count_spec, create_plan, split_units, validate_plan
 
 DEFAULT_MAX_BYTES = 10 * 1024 * 1024
-MAX_ROWS = 60_000
-MAX_COLUMNS = 200
 MAX_UNPACKED_BYTES = 300 * 1024 * 1024  # a zip bomb is refused before parsing
 HEADER_SCAN_ROWS = 30
 PREVIEW_ROWS = 20
@@ -161,10 +161,15 @@ def load_sheet(data: bytes, max_bytes: int = DEFAULT_MAX_BYTES):
     try:
         with zipfile.ZipFile(BytesIO(data)) as archive:
             unpacked = sum(info.file_size for info in archive.infolist())
-    except (zipfile.BadZipFile, OSError, ValueError):
+            if unpacked > MAX_UNPACKED_BYTES:
+                raise ReadError("文件解压后过大，请确认是正常的工作台账文件")
+            # Rows, cells and merged ranges are counted before openpyxl expands anything.
+            check_workbook(archive)
+    except SheetTooLarge as exc:
+        raise ReadError(str(exc)) from None
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError, RuntimeError,
+            NotImplementedError):
         raise ReadError("文件不是有效的 Excel（.xlsx）文件") from None
-    if unpacked > MAX_UNPACKED_BYTES:
-        raise ReadError("文件解压后过大，请确认是正常的工作台账文件")
     try:
         wb = load_workbook(BytesIO(data), data_only=False)
     except Exception as exc:  # openpyxl raises many kinds on a damaged or foreign zip
@@ -222,7 +227,12 @@ def _cell_text(cell, loc: str, problems: list[PlanProblem], *, allow_date: bool 
         return str(int(value))
     if not isinstance(value, str):
         return str(value)
-    return value.strip()
+    value = normalise_newlines(value).strip()
+    problem = text_problem(value)
+    if problem:
+        problems.append(PlanProblem(loc, f"单元格{problem}，请删除后再导入"))
+        return ""
+    return value
 
 
 def _find_header(ws) -> tuple[int, dict[str, int], dict[int, int]]:
@@ -264,12 +274,19 @@ def read_ledger(data: bytes, title: Optional[str] = None, *, max_bytes: int = DE
 
     # Plan title: the option, else the first text above the header.
     plan_title = (title or "").strip()
-    if not plan_title:
+    title_problem = text_problem(plan_title, single_line=True)
+    if title_problem:
+        problems.append(PlanProblem("计划名称", f"计划名称{title_problem}"))
+        plan_title = ""
+    elif not plan_title:
         for r in range(1, header_row):
             for c in range(1, min(ws.max_column, MAX_COLUMNS) + 1):
                 value = ws.cell(row=r, column=c).value
                 if isinstance(value, str) and value.strip():
-                    plan_title = clean_title(value)
+                    plan_title = clean_title(" ".join(normalise_newlines(value).split("\n")))
+                    if text_problem(plan_title, single_line=True):
+                        problems.append(PlanProblem(where(r, c), f"标题{text_problem(plan_title, single_line=True)}"))
+                        plan_title = ""
                     break
             if plan_title:
                 break

@@ -23,6 +23,8 @@ from ..status import DONE, PENDING_REVIEW, STATUS_LABELS, UNIT_REPORTABLE, statu
 from . import attachments as att_service
 from . import audit
 from .errors import Conflict, Forbidden, Invalid
+from ..validation import check_text as _check_text
+from ..validation import parse_int
 from .tasks import get_task_for, unit_role
 
 MAX_TEXT_BYTES = 64 * 1024
@@ -39,38 +41,17 @@ class UpdateInput:
     version: int = 0
 
 
-def parse_int(value: Any, *, field_label: str, low: Optional[int] = None, high: Optional[int] = None) -> int:
-    """An integer from JSON (int) or a form (digits); ValueError with a Chinese message otherwise."""
-    if isinstance(value, bool):
-        raise ValueError(f"{field_label}应为整数")
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    if isinstance(value, str):
-        text = value.strip()
-        if not text:
-            raise ValueError(f"请填写{field_label}")
-        if not (text.isdigit() or (text.startswith("-") and text[1:].isdigit())) or len(text) > 12:
-            raise ValueError(f"{field_label}应为整数")
-        value = int(text)
-    if not isinstance(value, int):
-        raise ValueError(f"{field_label}应为整数")
-    if (low is not None and value < low) or (high is not None and value > high):
-        raise ValueError(f"{field_label}应在 {low}–{high} 之间")
-    return value
-
-
 def check_text(value: Any, label: str, errors: dict, key: str, *, required: bool = False) -> str:
-    if value is None:
-        value = ""
-    if not isinstance(value, str):
-        errors[key] = [f"{label}应为文本"]
-        return ""
-    value = value.replace("\r\n", "\n").strip()
-    if required and not value:
-        errors[key] = [f"请填写{label}"]
-    elif len(value.encode("utf-8")) > MAX_TEXT_BYTES:
-        errors[key] = [f"{label}过长（不超过 {MAX_TEXT_BYTES // 1024} KB，约 2 万汉字）"]
-    return value
+    """A report's text field under the one text rule (tracker/validation.py), at most 64 KB."""
+    return _check_text(value, field=key, label=label, errors=errors, required=required, max_bytes=MAX_TEXT_BYTES)
+
+
+def _int_field(data: Mapping[str, Any], key: str, label: str, errors: dict, **limits) -> Optional[int]:
+    try:
+        return parse_int(data.get(key), field=key, label=label, **limits)
+    except Invalid as exc:
+        errors.update(exc.errors)
+        return None
 
 
 def parse_update(data: Mapping[str, Any]) -> UpdateInput:
@@ -92,26 +73,15 @@ def parse_update(data: Mapping[str, Any]) -> UpdateInput:
         status = ""
     else:
         status = LABEL_TO_STATUS.get(status.strip(), status.strip())
-    progress = 0
-    try:
-        progress = parse_int(data.get("progress"), field_label="进度", low=0, high=100) \
-            if data.get("progress") is not None else None
-        if progress is None:
-            if status == PENDING_REVIEW:
-                progress = 100
-            else:
-                raise ValueError("请填写进度（0–100）")
-    except ValueError as exc:
-        errors["progress"] = [str(exc)]
-    version = 0
-    raw_version = data.get("version")
-    if raw_version is None or raw_version == "":
+    progress = _int_field(data, "progress", "进度", errors, low=0, high=100)
+    if progress is None and "progress" not in errors:
+        if status == PENDING_REVIEW:
+            progress = 100
+        else:
+            errors["progress"] = ["请填写进度（0–100）"]
+    version = _int_field(data, "version", "版本号", errors, low=1)
+    if version is None and "version" not in errors:
         errors["version"] = ["缺少版本号（version），请刷新页面后重试"]
-    else:
-        try:
-            version = parse_int(raw_version, field_label="版本号", low=1)
-        except ValueError as exc:
-            errors["version"] = [str(exc)]
     texts = {key: check_text(data.get(key), label, errors, key, required=(key == "narrative"))
              for key, label in TEXT_FIELDS.items()}
     if errors:

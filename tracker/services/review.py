@@ -18,7 +18,8 @@ from ..models import Review, Task, TaskUnit, User
 from ..status import DONE, IN_PROGRESS, PENDING_REVIEW
 from . import audit
 from .errors import Forbidden, Invalid
-from .progress import bump_version, check_text, conflict_for, parse_int
+from ..validation import parse_int
+from .progress import bump_version, check_text, conflict_for
 from .tasks import get_task_for
 
 APPROVE, RETURN, REOPEN = "approve", "return", "reopen"
@@ -48,15 +49,12 @@ def parse_review(data: Mapping[str, Any], *, version_required: bool = False) -> 
     if decision == RETURN and not comment and "comment" not in errors:
         errors["comment"] = ["退回时必须填写审核意见，说明需要补充或整改的内容"]
     version = None
-    raw = data.get("version")
-    if raw is None or raw == "":
-        if version_required:
-            errors["version"] = ["缺少版本号（version），请刷新页面后重试"]
-    else:
-        try:
-            version = parse_int(raw, field_label="版本号", low=1)
-        except ValueError as exc:
-            errors["version"] = [str(exc)]
+    try:
+        version = parse_int(data.get("version"), field="version", label="版本号", low=1)
+    except Invalid as exc:
+        errors.update(exc.errors)
+    if version is None and version_required and "version" not in errors:
+        errors["version"] = ["缺少版本号（version），请刷新页面后重试"]
     if errors:
         raise Invalid(errors)
     return ReviewInput(decision=decision, comment=comment, version=version)

@@ -18,6 +18,7 @@ from ..extensions import db
 from ..lights import LIGHT_LABELS, LIGHTS, LightRules, NodeState, evaluate_tree
 from ..models import CO, LEAD, Plan, Task, TaskReading, TaskUnit, Unit, User
 from ..status import DONE, IN_PROGRESS, NOT_STARTED, STATUSES, status_label
+from ..validation import parse_int
 from .errors import Forbidden, Invalid, NotFound
 
 
@@ -128,10 +129,12 @@ def get_plan(plan_id: Optional[int]) -> Plan:
 
 def find_unit(name_or_id: str | int) -> Unit:
     """A unit by id, full name or short name."""
+    from ..validation import INT32_MAX
+
     text = str(name_or_id).strip()
     unit = None
-    if text.isdigit():
-        unit = db.session.get(Unit, int(text))
+    if text.isascii() and text.isdigit():
+        unit = db.session.get(Unit, int(text)) if len(text) <= 10 and int(text) <= INT32_MAX else None
     if unit is None:
         unit = db.session.execute(
             select(Unit).where(or_(Unit.full_name == text, Unit.short_name == text))
@@ -286,12 +289,14 @@ def parse_filter(args, *, labels_ok: bool = True) -> TaskFilter:
     """Validate filter arguments (a mapping of strings); raises Invalid with field errors."""
     errors: dict[str, list[str]] = {}
     f = TaskFilter()
-    level = (args.get("level") or "").strip()
-    if level:
-        if level.isdigit() and int(level) >= 1:
-            f.level = int(level)
+    for field, label, attr, high in (("level", "层级 level", "level", None), ("task", "一级任务编号 task", "root_id", None)):
+        try:
+            value = parse_int(args.get(field) or (args.get("root") if field == "task" else None),
+                              field=field, label=label, low=1, high=high)
+        except Invalid as exc:
+            errors.update(exc.errors)
         else:
-            errors["level"] = ["层级应为正整数"]
+            setattr(f, attr, value)
     unit = (args.get("unit") or "").strip()
     if unit:
         try:
@@ -315,12 +320,6 @@ def parse_filter(args, *, labels_ok: bool = True) -> TaskFilter:
             f.light = light
         else:
             errors["light"] = ["预警应为 " + "、".join(LIGHTS) + " 之一"]
-    root = (args.get("task") or args.get("root") or "").strip()
-    if root:
-        if root.isdigit():
-            f.root_id = int(root)
-        else:
-            errors["task"] = ["一级任务编号无效"]
     f.keyword = (args.get("q") or args.get("keyword") or "").strip()[:100]
     if errors:
         raise Invalid(errors)

@@ -13,6 +13,7 @@ from werkzeug.security import generate_password_hash
 from ..extensions import db
 from ..models import ROLES, ApiToken, User
 from . import audit
+from ..validation import check_text, text_problem
 from .errors import Invalid, NotFound
 from .tasks import find_unit
 
@@ -27,10 +28,13 @@ def hash_password(password: str) -> str:
 
 
 def validate_password(password: str) -> list[str]:
-    if len(password or "") < MIN_PASSWORD:
+    if not isinstance(password, str) or len(password) < MIN_PASSWORD:
         return [f"密码至少 {MIN_PASSWORD} 位"]
     if len(password) > 200:
         return ["密码过长"]
+    problem = text_problem(password, single_line=True)
+    if problem:
+        return ["密码" + problem]
     return []
 
 
@@ -39,7 +43,7 @@ def create_user(username: str, role: str, password: str, *, unit: Optional[str] 
     """Create a user; Invalid with field errors (nothing written) on bad input. The caller commits."""
     errors: dict[str, list[str]] = {}
     username = (username or "").strip()
-    if not USERNAME_RE.match(username):
+    if not USERNAME_RE.fullmatch(username):
         errors["username"] = ["用户名只能包含字母、数字、._-，长度 2–80"]
     elif db.session.execute(select(User.id).where(User.username == username)).first():
         errors["username"] = [f"用户名“{username}”已存在"]
@@ -59,9 +63,11 @@ def create_user(username: str, role: str, password: str, *, unit: Optional[str] 
             unit_obj = find_unit(unit)
         except NotFound as exc:
             errors["unit"] = [exc.message]
-    email = (email or "").strip()
+    email = check_text(email, field="email", label="邮箱", errors=errors, single_line=True, max_chars=200)
     if email and not EMAIL_RE.match(email):
         errors["email"] = ["邮箱格式不正确"]
+    display_name = check_text(display_name, field="display_name", label="显示名称", errors=errors,
+                              single_line=True, max_chars=120)
     pw_errors = validate_password(password)
     if pw_errors:
         errors["password"] = pw_errors
