@@ -19,7 +19,7 @@ import time
 import urllib.error
 import urllib.request
 from collections import Counter
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -28,7 +28,7 @@ from sqlalchemy import func, select, update
 from bench.smtp_sink import Sink
 from tracker import ROOT
 from tracker.extensions import db
-from tracker.models import LEAD, AuditLog, Notification, ProgressUpdate, Task, TaskUnit, Unit
+from tracker.models import LEAD, AuditLog, Notification, ProgressUpdate, Task, TaskUnit, Unit, utcnow
 
 from .servers import gunicorn_env, start_gunicorn, stop
 
@@ -168,6 +168,16 @@ def outbox(app) -> dict[str, str]:
     return rows
 
 
+def expire_leases(app) -> None:
+    """Run out the lease of every claimed email, as if ``MAIL_LEASE_SECONDS`` had passed."""
+    with app.app_context():
+        db.session.execute(update(Notification).where(Notification.state == "sending")
+                           .values(next_attempt_at=utcnow() - timedelta(seconds=1)))
+        db.session.commit()
+        db.session.remove()
+        db.engine.dispose()
+
+
 @pytest.mark.parametrize("when", ["before_accept", "after_accept"])
 def test_sender_killed_mid_send_and_restarted_loses_nothing_and_sends_nothing_twice(seeded, tmp_path, when):
     """``before_accept``: killed while the server is still reading a message (the usual case);
@@ -178,21 +188,21 @@ def test_sender_killed_mid_send_and_restarted_loses_nothing_and_sends_nothing_tw
             db.session.execute(update(Unit).where(Unit.id == unit_id).values(emails=f"liaison{unit_id}@bdq.tj.cn"))
         db.session.commit()
     url = database_url(seeded)
-    lease = 3
     pid_file = tmp_path / "sender.pid"
     sink = Sink(tmp_path / "received.txt", data_delay=0.25,  # slow to answer DATA: the kill lands mid-send
                 kill_after=3 if when == "after_accept" else 0, kill_pid_file=pid_file)
     try:
         env = gunicorn_env(url, tmp_path, MAIL_SERVER="127.0.0.1", MAIL_PORT=sink.port, MAIL_TIMEOUT=10,
-                       MAIL_LEASE_SECONDS=lease, TRACKER_BUREAU_EMAILS="duban@bdq.tj.cn")
+                       TRACKER_BUREAU_EMAILS="duban@bdq.tj.cn")  # the default lease: 600 s
         first = subprocess.Popen([sys.executable, "-m", "flask", "--app", "wsgi", "send-reminders",
                                   "--today", DAY.isoformat()], cwd=ROOT, env=env,
                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         pid_file.write_text(str(first.pid))
         try:
             if when == "before_accept":
-                wait_for(lambda: len(sink.keys()) >= 2 or first.poll() is not None, 30, "the first emails")
-                time.sleep(0.1)  # into the next message's DATA wait
+                # Two messages taken and the server in the middle of the next one's DATA.
+                wait_for(lambda: (len(sink.keys()) >= 2 and not sink.settled()) or first.poll() is not None,
+                         30, "the first emails")
                 assert first.poll() is None, "the sender finished before the kill: " + first.stdout.read()
                 first.send_signal(signal.SIGKILL)
             first.wait(timeout=30)
@@ -201,8 +211,8 @@ def test_sender_killed_mid_send_and_restarted_loses_nothing_and_sends_nothing_tw
             if first.poll() is None:
                 first.kill()
             first.communicate()
-        killed_at = time.monotonic()
-        time.sleep(0.5)  # let the server finish the message it was reading
+        # The server finishes taking the message it was reading (it logs a DATA start and its end).
+        wait_for(sink.settled, 30, "the server to take the message it was reading")
         at_kill = outbox(seeded)
         received_at_kill = Counter(sink.keys())
         total = len(at_kill)
@@ -225,13 +235,13 @@ def test_sender_killed_mid_send_and_restarted_loses_nothing_and_sends_nothing_tw
         assert len(after_restart) == total
         assert {k for k, s in after_restart.items() if s == "sending"} == in_flight
 
-        # After the lease: the claimed rows are delivered; all sent.
-        time.sleep(max(0.0, lease + 0.2 - (time.monotonic() - killed_at)))
+        # After the lease: the claimed rows are delivered; all sent. The lease is run out explicitly
+        # (its expiry moved into the past in the database), not by waiting on the wall clock.
+        expire_leases(seeded)
         final_run = send_reminders(env)
         assert final_run.returncode == 0, final_run.stdout + final_run.stderr
         final = outbox(seeded)
-        time.sleep(0.3)
-        received = Counter(sink.keys())
+        received = Counter(sink.keys())  # each send waited for "250", which the server logs first
     finally:
         sink.stop()
     assert set(final.values()) == {"sent"}, final
