@@ -125,16 +125,19 @@ def create_user_command(username: str, role: str, unit: str | None, email: str, 
 
 @click.command("create-token")
 @click.argument("username")
+@click.option("--expires-days", "expires_days", default=None, help="有效天数（1–3650；默认长期有效）")
 @with_appcontext
-def create_token_command(username: str) -> None:
-    """Print a new API bearer token for USERNAME."""
+def create_token_command(username: str, expires_days: str | None) -> None:
+    """Print a new API bearer token for USERNAME (optionally expiring after N days)."""
+    from .accounts.tokens import parse_expires_days
     from .services.users import create_token, get_user_by_name
 
     try:
+        days = parse_expires_days(expires_days)
         user = get_user_by_name(username)
         if not user.active:
             raise Invalid({"username": [f"用户 {username} 已停用"]})
-        token = create_token(user)
+        token = create_token(user, expires_days=days)
         db.session.commit()
     except DomainError as exc:
         db.session.rollback()
