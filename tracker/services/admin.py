@@ -18,7 +18,7 @@ from ..accounts.tokens import end_access
 from ..extensions import db
 from ..models import LEAD, ROLE_LABELS, ROLES, UNIT_KINDS, AuditLog, TaskUnit, Unit, User
 from . import audit
-from .auth import LoginThrottled, check_throttle, clear_failures, record_failure, verify_password
+from .auth import LoginThrottled, clear_failures, record_failure, release_attempt, reserve_attempt, verify_password
 from .clock import parse_iso_date
 from .errors import Invalid, NotFound
 from .users import EMAIL_RE, create_user, hash_password, validate_password
@@ -169,12 +169,14 @@ def change_own_password(user: User, current: str, new: str, confirm: str, *, ip:
 
     Raises LoginThrottled while the account/address is throttled, Invalid on bad input.
     """
-    check_throttle(user.username, ip, now)
+    attempt_id = reserve_attempt(user.username, ip, now)
     errors: dict[str, list[str]] = {}
     if not verify_password(user, current or ""):
-        record_failure(user.username, ip, user, "修改密码时当前密码错误", now)
+        record_failure(user.username, user, "修改密码时当前密码错误", ip)
         db.session.commit()
         raise Invalid({"current": ["当前密码不正确"]})
+    release_attempt(attempt_id)
+    db.session.commit()
     pw_errors = validate_password(new)
     if pw_errors:
         errors["new"] = pw_errors
