@@ -145,7 +145,21 @@ def create_token_command(username: str, expires_days: str | None) -> None:
     click.echo(token)
 
 
-COMMANDS = [init_db_command, seed_command, create_user_command, create_token_command]
+@click.command("bump-revision")
+@with_appcontext
+def bump_revision_command() -> None:
+    """Mark the plan data as changed, so every read cache rebuilds (after SQL run outside the app)."""
+    from .services.revision import bump_revision
+
+    revision = bump_revision(db.session)
+    db.session.commit()
+    if revision is None:
+        click.echo("尚无数据版本记录，读缓存未启用，无需刷新。")
+    else:
+        click.echo(f"数据版本已更新为 {revision}，各进程的读缓存将在下一次请求时重建。")
+
+
+COMMANDS = [init_db_command, seed_command, create_user_command, create_token_command, bump_revision_command]
 
 
 # --- scheduler: overdue flags, reminders, the scheduler process ----------------------------------
