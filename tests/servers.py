@@ -28,7 +28,7 @@ def gunicorn_env(database_url: str, tmp_path: Path, **extra) -> dict:
     return env
 
 
-def start_gunicorn(env: dict, workers: int = 2, boot_seconds: float = 60):
+def start_gunicorn(env: dict, workers: int = 2, boot_seconds: float = 180):
     """(process, base URL) once gunicorn answers /login; AssertionError with its output otherwise.
 
     ``boot_seconds`` only bounds a hung start: a busy shared machine may take long to boot workers."""
