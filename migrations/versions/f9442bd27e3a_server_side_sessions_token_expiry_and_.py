@@ -6,7 +6,7 @@ deactivation ends them everywhere; API tokens get ``expires_at`` and
 revocation, stamped with their creation time) and a display ``prefix``.
 
 Revision ID: f9442bd27e3a
-Revises: 732e1584e308
+Revises: 089dc4127bb0
 Create Date: 2026-12-02 05:03:20.631049
 
 """
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'f9442bd27e3a'
-down_revision = '732e1584e308'
+down_revision = '089dc4127bb0'
 branch_labels = None
 depends_on = None
 
