@@ -1,7 +1,10 @@
 """A loopback SMTP server in its own process, for benchmarks and fault tests.
 
 Accepts every message and appends its ``X-Tracker-Dedupe-Key`` header, one a
-line, to ``--log`` (flushed at once, so a reader sees each accepted message).
+line, to ``--log`` (flushed at once, so a reader sees each accepted message); a
+line ``+`` is written when a message's DATA starts and ``x`` when its client
+went away before the answer (not taken), so a reader can wait until every
+message the server began is settled (``Sink.settled``) instead of sleeping.
 ``--data-delay`` seconds are slept before answering DATA (a slow server, so a
 kill lands mid-send); ``--kill-after N --kill-pid-file F`` SIGKILLs the process
 whose id is in F right after taking the N-th message, before answering it. Prints ``ready <port>`` when listening. ``Sink`` starts it from Python.
@@ -35,8 +38,15 @@ class Handler:
         self.count = 0
 
     async def handle_DATA(self, server, session, envelope):
+        self.log.write("+\n")
+        self.log.flush()
         if self.delay:
-            await asyncio.sleep(self.delay)
+            try:
+                await asyncio.sleep(self.delay)
+            except asyncio.CancelledError:  # the client went away before the answer: not taken
+                self.log.write("x\n")
+                self.log.flush()
+                raise
         match = _KEY.search(envelope.original_content or envelope.content)
         self.log.write((match.group(1).decode("utf-8", "replace").strip() if match else "-") + "\n")
         self.log.flush()
@@ -64,7 +74,12 @@ class Sink:
         self.port = int(line[1])
 
     def keys(self) -> list[str]:
-        return self.log.read_text(encoding="utf-8").split()
+        return [line for line in self.log.read_text(encoding="utf-8").split() if line not in ("+", "x")]
+
+    def settled(self) -> bool:
+        """True when every message whose DATA began has been taken or dropped."""
+        lines = self.log.read_text(encoding="utf-8").split()
+        return 2 * lines.count("+") == len(lines)
 
     def received(self) -> int:
         return len(self.keys())

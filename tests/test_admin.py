@@ -192,7 +192,7 @@ def test_admin_cannot_demote_or_deactivate_self(seeded, client, auth):
     assert audit_actions(seeded, "user_deactivate") == []
 
 
-def test_deactivated_user_loses_login_session_and_token(seeded, app):
+def test_deactivated_user_loses_login_session_and_token_for_good(seeded, app):
     with app.app_context():
         token = create_token(db.session.execute(select(User).where(User.username == "jtj")).scalar_one())
         db.session.commit()
@@ -217,11 +217,12 @@ def test_deactivated_user_loses_login_session_and_token(seeded, app):
     assert r.status_code == 200 and "用户名或密码错误" in r.get_data(as_text=True)
     assert audit_actions(app, "login_failed")[-1].detail == "账号已停用"
 
-    # Reactivation restores access.
+    # Reactivation restores login, but neither the old session nor the old token: both were ended.
     assert admin.post(f"/admin/users/{uid}/active", data={"active": "1"}).status_code == 302
     assert audit_actions(app, "user_reactivate")
+    assert victim.get("/ledger").status_code == 302
+    assert app.test_client().get("/api/v1/plans", headers=headers).status_code == 401
     assert app.test_client().post("/login", data={"username": "jtj", "password": PASSWORD}).status_code == 302
-    assert app.test_client().get("/api/v1/plans", headers=headers).status_code == 200
 
 
 def test_password_reset(seeded, client, auth):

@@ -127,16 +127,19 @@ def create_user_command(username: str, role: str, unit: str | None, email: str, 
 
 @click.command("create-token")
 @click.argument("username")
+@click.option("--expires-days", "expires_days", default=None, help="有效天数（1–3650；默认长期有效）")
 @with_appcontext
-def create_token_command(username: str) -> None:
-    """Print a new API bearer token for USERNAME."""
+def create_token_command(username: str, expires_days: str | None) -> None:
+    """Print a new API bearer token for USERNAME (optionally expiring after N days)."""
+    from .accounts.tokens import parse_expires_days
     from .services.users import create_token, get_user_by_name
 
     try:
+        days = parse_expires_days(expires_days)
         user = get_user_by_name(username)
         if not user.active:
             raise Invalid({"username": [f"用户 {username} 已停用"]})
-        token = create_token(user)
+        token = create_token(user, expires_days=days)
         db.session.commit()
     except DomainError as exc:
         db.session.rollback()
@@ -144,7 +147,21 @@ def create_token_command(username: str) -> None:
     click.echo(token)
 
 
-COMMANDS = [init_db_command, seed_command, create_user_command, create_token_command]
+@click.command("bump-revision")
+@with_appcontext
+def bump_revision_command() -> None:
+    """Mark the plan data as changed, so every read cache rebuilds (after SQL run outside the app)."""
+    from .services.revision import bump_revision
+
+    revision = bump_revision(db.session)
+    db.session.commit()
+    if revision is None:
+        click.echo("尚无数据版本记录，读缓存未启用，无需刷新。")
+    else:
+        click.echo(f"数据版本已更新为 {revision}，各进程的读缓存将在下一次请求时重建。")
+
+
+COMMANDS = [init_db_command, seed_command, create_user_command, create_token_command, bump_revision_command]
 
 
 # --- scheduler: overdue flags, reminders, the scheduler process ----------------------------------

@@ -8,7 +8,8 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Iterable, Optional
+from types import MappingProxyType
+from typing import Iterable, Mapping, Optional
 
 from .status import DONE as DONE_STATUS
 from .status import PENDING_REVIEW
@@ -84,13 +85,19 @@ def worst(lights: Iterable[str]) -> str:
     return max(lights, key=SEVERITY.__getitem__)
 
 
-@dataclass
+def frozen_counts(counts: Counter) -> Mapping[str, int]:
+    """A read-only view of a Counter (missing lights still count 0)."""
+    return MappingProxyType(counts)
+
+
+@dataclass(frozen=True)
 class NodeState:
-    """Computed state of one node: its own light for leaves, rolled up for parents."""
+    """Computed state of one node: its own light for leaves, rolled up for parents (read-only:
+    states are shared by the read cache)."""
 
     light: str
     percent: float
-    counts: Counter = field(default_factory=Counter)  # measures below (or itself) by light
+    counts: Mapping[str, int] = field(default_factory=lambda: frozen_counts(Counter()))  # measures by light
     overdue_days: int = 0
     reason: str = ""
     report_missing: bool = False
@@ -117,7 +124,7 @@ def leaf_state(task, today: date, rules: LightRules = LightRules()) -> NodeState
     return NodeState(
         light=result.light,
         percent=percent,
-        counts=Counter({result.light: 1}),
+        counts=frozen_counts(Counter({result.light: 1})),
         overdue_days=result.overdue_days,
         reason=result.reason,
         report_missing=result.report_missing,
@@ -134,7 +141,7 @@ def rollup(children: list[NodeState]) -> NodeState:
     return NodeState(
         light=worst(c.light for c in children),
         percent=sum(c.percent for c in children) / len(children),
-        counts=counts,
+        counts=frozen_counts(counts),
         overdue_days=max(c.overdue_days for c in children),
     )
 

@@ -41,8 +41,10 @@ CHROMIUM_ARGS = [
 DESKTOP = {"width": 1366, "height": 900}
 PHONE = {"width": 375, "height": 812}
 SCREENSHOTS = Path(__file__).resolve().parent.parent / "screenshots"
-# Waits fail fast: a journey step that takes seconds is a bug, not a slow machine.
-TIMEOUT_MS = 5000
+# Waits only bound a hang: on a busy shared 2-core machine (CI, the suite run under load) one
+# server round trip can take several seconds, so a tight bound turns load into failures. Page speed
+# is measured by bench/ (README, 性能基准), not by these waits. TRACKER_BROWSER_TIMEOUT_MS overrides it.
+TIMEOUT_MS = int(os.environ.get("TRACKER_BROWSER_TIMEOUT_MS") or 30000)
 
 
 def pytest_configure(config):

@@ -1,4 +1,4 @@
-"""The logged-in user's own account (password change)."""
+"""The logged-in user's own account: password change, API tokens."""
 from flask import Blueprint
 
 bp = Blueprint("account", __name__, url_prefix="/account")

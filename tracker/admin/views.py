@@ -1,15 +1,18 @@
 """Users (admin), units (admin edits, supervisor reads) and the audit log (admin, supervisor)."""
 from __future__ import annotations
 
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user
 
+from ..accounts import tokens
+from ..accounts.sessions import SESSION_KEY
 from ..auth.access import roles_required
 from ..auth.forms import EmptyForm
-from ..models import ROLE_LABELS
+from ..extensions import db
+from ..models import ROLE_LABELS, utcnow
 from ..services import admin as svc
 from ..services.audit import ACTION_LABELS
-from ..services.errors import Invalid
+from ..services.errors import Invalid, NotFound
 from ..validation import parse_int
 from ..web import actor
 from . import bp
@@ -67,7 +70,9 @@ def _edit_page(user, *, edit_form=None, reset_form=None, status=200):
     edit_form.set_units(units)
     reset_form = reset_form or PasswordResetForm(formdata=None)
     return render_template("admin/user_edit.html", user=user, form=edit_form, reset_form=reset_form,
-                           role_labels=ROLE_LABELS), status
+                           role_labels=ROLE_LABELS, tokens=tokens.list_for(user), now=utcnow(),
+                           revoke_url=lambda t: url_for("admin.user_token_revoke", user_id=user.id, token_id=t.id),
+                           ), status
 
 
 @bp.route("/users/<int:user_id>/edit", methods=["GET", "POST"])
@@ -97,7 +102,8 @@ def user_password(user_id: int):
     form = PasswordResetForm()
     if form.validate_on_submit():
         try:
-            svc.reset_password(actor(), user_id, form.password.data or "", form.confirm.data or "")
+            svc.reset_password(actor(), user_id, form.password.data or "", form.confirm.data or "",
+                               keep_session=session.get(SESSION_KEY))
         except Invalid as exc:
             apply_errors(form, exc.errors)
         else:
@@ -122,6 +128,20 @@ def user_active(user_id: int):
             return _edit_page(user, status=422)
         flash(f"已{'启用' if active else '停用'}用户 {user.username}。", "success")
     return redirect(url_for("admin.users"))
+
+
+@bp.route("/users/<int:user_id>/tokens/<int:token_id>/revoke", methods=["POST"])
+@roles_required("admin")
+def user_token_revoke(user_id: int, token_id: int):
+    user = svc.get_user(user_id)
+    if EmptyForm().validate_on_submit():
+        try:
+            tokens.revoke(actor(), user, token_id)
+        except NotFound:
+            abort(404)
+        db.session.commit()
+        flash(f"已吊销用户 {user.username} 的令牌。", "success")
+    return redirect(url_for("admin.user_edit", user_id=user.id))
 
 
 # --------------------------------------------------------------------------- units

@@ -3,11 +3,10 @@ from __future__ import annotations
 
 from functools import wraps
 
-from flask import abort, request
+from flask import abort, request, session
 from flask_login import current_user
 
-from ..extensions import db, login_manager
-from ..models import User
+from ..extensions import login_manager
 
 # Endpoints reachable without a session.
 PUBLIC_ENDPOINTS = {"auth.login", "static"}
@@ -15,10 +14,10 @@ PUBLIC_ENDPOINTS = {"auth.login", "static"}
 
 @login_manager.user_loader
 def load_user(user_id: str):
-    if not user_id.isdigit():
-        return None
-    user = db.session.get(User, int(user_id))
-    return user if user is not None and user.active else None
+    """The user of a live server-side session (``accounts/sessions.py``); ended sessions load nobody."""
+    from ..accounts import sessions
+
+    return sessions.user_for(user_id, session.get(sessions.SESSION_KEY))
 
 
 @login_manager.request_loader

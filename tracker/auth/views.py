@@ -2,9 +2,10 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_user, logout_user
 
+from ..accounts import sessions
 from ..extensions import db
 from ..services import audit
 from ..services.auth import LoginThrottled, authenticate
@@ -48,19 +49,26 @@ def login():
             db.session.commit()
             flash("用户名或密码错误。", "danger")
             return render_template("auth/login.html", form=form), 200
-        login_user(user)
+        key = sessions.start(user, client_ip())
         audit.record("login", user, ip=client_ip())
         db.session.commit()
+        session.clear()  # nothing from before the login survives it (no session fixation)
+        login_user(user)
+        session[sessions.SESSION_KEY] = key
         return redirect(safe_next(request.args.get("next")) or url_for("dashboard.index"))
     return render_template("auth/login.html", form=form)
 
 
-@bp.route("/logout", methods=["GET", "POST"])
+@bp.route("/logout", methods=["POST"])
 def logout():
+    """POST only, with the CSRF token (CSRFProtect answers 400 without it); ends the session row,
+    so the old cookie is dead in every worker."""
     if current_user.is_authenticated:
+        sessions.end(session.get(sessions.SESSION_KEY))
         audit.record("logout", current_user._get_current_object(), ip=client_ip())
         db.session.commit()
     logout_user()
+    session.clear()
     flash("您已退出登录。", "info")
     return redirect(url_for("auth.login"))
 

@@ -14,10 +14,11 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import joinedload
 
+from ..accounts.tokens import end_access
 from ..extensions import db
 from ..models import LEAD, ROLE_LABELS, ROLES, UNIT_KINDS, AuditLog, TaskUnit, Unit, User
 from . import audit
-from .auth import LoginThrottled, check_throttle, clear_failures, record_failure, verify_password
+from .auth import LoginThrottled, clear_failures, record_failure, release_attempt, reserve_attempt, verify_password
 from ..validation import check_text, parse_date, parse_id
 from .errors import Invalid, NotFound
 from .users import EMAIL_RE, create_user, hash_password, validate_password
@@ -125,16 +126,22 @@ def set_user_active(actor: User, user_id: int, active: bool) -> User:
     if user.active == active:
         return user
     user.active = active
-    if active:
+    note = ""
+    if active:  # old tokens stay revoked: they were revoked at the deactivation
         user.failed_logins = 0
         clear_failures(user.username)
+    else:
+        note = "；" + end_access(user)
     audit.record("user_deactivate" if not active else "user_reactivate", actor, target_type="user",
-                 target_id=user.id, detail=f"{user.username}：{'重新启用' if active else '停用'}")
+                 target_id=user.id, detail=f"{user.username}：{'重新启用' if active else '停用'}{note}")
     db.session.commit()
     return user
 
 
-def reset_password(actor: User, user_id: int, password: str, confirm: Optional[str] = None) -> User:
+def reset_password(actor: User, user_id: int, password: str, confirm: Optional[str] = None, *,
+                   keep_session: Optional[str] = None) -> User:
+    """Set a new password; every session of the user (but the admin's own current one) ends and every
+    token is revoked."""
     user = get_user(user_id)
     errors: dict[str, list[str]] = {}
     pw_errors = validate_password(password)
@@ -148,23 +155,28 @@ def reset_password(actor: User, user_id: int, password: str, confirm: Optional[s
     user.failed_logins = 0
     user.locked_until = None
     clear_failures(user.username)
-    audit.record("password_reset", actor, target_type="user", target_id=user.id, detail=user.username)
+    note = end_access(user, keep_session=keep_session if actor.id == user.id else None)
+    audit.record("password_reset", actor, target_type="user", target_id=user.id, detail=f"{user.username}；{note}")
     db.session.commit()
     return user
 
 
 def change_own_password(user: User, current: str, new: str, confirm: str, *, ip: str = "",
-                        now: Optional[datetime] = None) -> None:
+                        now: Optional[datetime] = None, keep_session: Optional[str] = None) -> None:
     """Change one's own password; a wrong current password counts as a failed login.
+
+    Every other session of the user (all but ``keep_session``) ends and every API token is revoked.
 
     Raises LoginThrottled while the account/address is throttled, Invalid on bad input.
     """
-    check_throttle(user.username, ip, now)
+    attempt_id = reserve_attempt(user.username, ip, now)
     errors: dict[str, list[str]] = {}
     if not verify_password(user, current or ""):
-        record_failure(user.username, ip, user, "修改密码时当前密码错误", now)
+        record_failure(user.username, user, "修改密码时当前密码错误", ip)
         db.session.commit()
         raise Invalid({"current": ["当前密码不正确"]})
+    release_attempt(attempt_id)
+    db.session.commit()
     pw_errors = validate_password(new)
     if pw_errors:
         errors["new"] = pw_errors
@@ -175,7 +187,9 @@ def change_own_password(user: User, current: str, new: str, confirm: str, *, ip:
     if errors:
         raise Invalid(errors)
     user.password_hash = hash_password(new)
-    audit.record("password_change", user, target_type="user", target_id=user.id, ip=ip, detail=user.username)
+    note = end_access(user, keep_session=keep_session, now=now)
+    audit.record("password_change", user, target_type="user", target_id=user.id, ip=ip,
+                 detail=f"{user.username}；{note}")
     db.session.commit()
 
 

@@ -24,6 +24,7 @@ ACTION_LABELS = {
     "unit_create": "新建单位",
     "unit_update": "修改单位",
     "token_create": "创建令牌",
+    "token_revoke": "吊销令牌",
     "notification_resend": "重发邮件",
     "webhook_set": "设置群机器人",
     "webhook_unset": "删除群机器人",

@@ -14,7 +14,17 @@ Every failed login (known or unknown username) is one ``LoginAttempt`` row
   of one password; it only lasts until the window moves on.
 
 Attempts refused by a limit are audited but not counted again, so hammering a
-blocked pair does not extend its delay. The same limits apply to usernames
+blocked pair does not extend its delay.
+
+The decision holds under parallel attempts (several workers and hosts): before
+a password is checked, ``reserve_attempt`` counts and records the attempt in
+one short transaction that holds a database lock for the address and the
+account (PostgreSQL advisory transaction locks; on SQLite the transaction's
+first statement is a write, which takes the database's write lock, like BEGIN
+IMMEDIATE). The attempt row is committed before the (slow) password check, so
+at most ``PAIR_FREE_FAILURES`` parallel guesses of one pair and
+``IP_MAX_FAILURES`` of one address are ever checked; a successful login removes
+its row again. The same limits apply to usernames
 that do not exist, and an unknown username costs one password hash like a
 known one, so neither the answer nor its timing tells whether it exists.
 
@@ -22,6 +32,7 @@ known one, so neither the answer nor its timing tells whether it exists.
 """
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime, timedelta
 from typing import Optional
 
@@ -104,11 +115,50 @@ def check_throttle(username: str, ip: str, now: Optional[datetime] = None) -> No
         raise LoginThrottled(f"该账号登录失败次数过多，请 {_minutes(wait)} 分钟后再试。", int(wait.total_seconds()) + 1)
 
 
-def record_failure(username: str, ip: str, user: Optional[User], detail: str,
-                   now: Optional[datetime] = None) -> None:
-    """Count one failed password check (known or unknown username) and audit it."""
+def _lock_key(kind: str, value: str) -> int:
+    digest = hashlib.sha256(f"tracker-login:{kind}:{value}".encode("utf-8")).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+def _lock(username: str, ip: str, now: datetime) -> None:
+    """Serialise throttle decisions for this address and this account until the transaction ends."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        for key in sorted({_lock_key("ip", ip), _lock_key("user", username)}):
+            db.session.execute(select(func.pg_advisory_xact_lock(key)))
+    # On SQLite this write is the transaction's first statement, so SQLite takes its write lock
+    # now (waiting for it under busy_timeout): the counts and the insert that follow happen with
+    # no other writer in between. Everywhere it forgets records older than every window.
+    db.session.execute(delete(LoginAttempt).where(LoginAttempt.created_at < now - PAIR_WINDOW))
+
+
+def reserve_attempt(username: str, ip: str, now: Optional[datetime] = None) -> int:
+    """Decide and count one password check atomically; the attempt's id, or LoginThrottled.
+
+    Commits the caller's session first (a fresh transaction for the lock), then records the
+    attempt as a failure and commits; ``release_attempt`` removes it when the password was right.
+    """
     now = now or utcnow()
-    db.session.add(LoginAttempt(ip=(ip or "")[:64], username=_key(username), created_at=now))
+    ip, username = (ip or "")[:64], _key(username)
+    db.session.commit()
+    try:
+        _lock(username, ip, now)
+        check_throttle(username, ip, now)
+    except BaseException:
+        db.session.rollback()
+        raise
+    attempt = LoginAttempt(ip=ip, username=username, created_at=now)
+    db.session.add(attempt)
+    db.session.commit()
+    return attempt.id
+
+
+def release_attempt(attempt_id: int) -> None:
+    """The reserved check succeeded: it was no failure. The caller commits."""
+    db.session.execute(delete(LoginAttempt).where(LoginAttempt.id == attempt_id))
+
+
+def record_failure(username: str, user: Optional[User], detail: str, ip: str = "") -> None:
+    """Audit one failed password check (its attempt row was written by ``reserve_attempt``)."""
     if user is not None:
         user.failed_logins = (user.failed_logins or 0) + 1
     audit.record("login_failed", user, username=_key(username), ip=ip or "", detail=detail)
@@ -143,16 +193,18 @@ def verify_password(user: Optional[User], password: str) -> bool:
 def authenticate(username: str, password: str, *, ip: str = "", now: Optional[datetime] = None) -> Optional[User]:
     """The user for these credentials, or None. Raises LoginThrottled while blocked.
 
-    Records failures (attempt row and audit entry); the caller commits.
+    The attempt is counted before the password is checked (``reserve_attempt``); failures are
+    audited; the caller commits.
     """
     now = now or utcnow()
     username = _key(username)
-    user = db.session.execute(select(User).where(User.username == username)).scalar_one_or_none()
     try:
-        check_throttle(username, ip, now)
+        attempt_id = reserve_attempt(username, ip, now)
     except LoginThrottled:
+        user = db.session.execute(select(User).where(User.username == username)).scalar_one_or_none()
         audit.record("login_failed", user, username=username, ip=ip, detail="尝试过多，已暂时阻止")
         raise
+    user = db.session.execute(select(User).where(User.username == username)).scalar_one_or_none()
     ok = verify_password(user, password)
     if user is None or not ok or not user.active:
         detail = "用户名或密码错误"
@@ -160,12 +212,11 @@ def authenticate(username: str, password: str, *, ip: str = "", now: Optional[da
             detail = "用户名不存在"
         elif ok and not user.active:
             detail = "账号已停用"
-        record_failure(username, ip, user, detail, now)
+        record_failure(username, user, detail, ip)
         return None
     user.failed_logins = 0
     user.locked_until = None
     user.last_login_at = now
+    release_attempt(attempt_id)
     clear_failures(username, ip)
-    # Records older than every window are no longer needed.
-    db.session.execute(delete(LoginAttempt).where(LoginAttempt.created_at < now - PAIR_WINDOW))
     return user

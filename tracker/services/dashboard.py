@@ -6,9 +6,11 @@ Charts are plain geometry for server-side SVG (no JavaScript library).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections import Counter
+from dataclasses import dataclass
 from datetime import date
-from typing import Optional
+from types import MappingProxyType
+from typing import Mapping, Optional
 
 from sqlalchemy import func, or_, select
 
@@ -22,7 +24,9 @@ from .tasks import PlanView
 SORT_KEYS = ("name", "measures", "done", "overdue", "due_soon", "rate", "missing")
 
 
-@dataclass
+# Every figure below is read-only (frozen dataclasses, tuples, mapping views): the dashboard's
+# figures are shared by the read cache.
+@dataclass(frozen=True)
 class UnitRow:
     unit: Unit
     measures: int = 0
@@ -40,14 +44,14 @@ class UnitRow:
         return self.unit.short_name
 
 
-@dataclass
+@dataclass(frozen=True)
 class Overview:
     total: int
-    counts: dict[str, int]
+    counts: Mapping[str, int]
     percent: float  # mean percent of the measures
     done_rate: float
-    roots: list  # (task, state) for first-level tasks
-    units: list[UnitRow] = field(default_factory=list)
+    roots: tuple  # (task, state) for first-level tasks
+    units: tuple[UnitRow, ...] = ()
 
 
 def overview(view: PlanView, today: date, rules: LightRules, unit_id: Optional[int] = None) -> Overview:
@@ -66,15 +70,16 @@ def overview(view: PlanView, today: date, rules: LightRules, unit_id: Optional[i
         counts[states[m.id].light] += 1
     total = len(measures)
     percent = sum(states[m.id].percent for m in measures) / total if total else 0.0
-    roots = [(t, states[t.id]) for t in tree if t.parent_id is None]
-    return Overview(total=total, counts=counts, percent=percent, done_rate=counts[DONE] / total if total else 0.0,
+    roots = tuple((t, states[t.id]) for t in tree if t.parent_id is None)
+    return Overview(total=total, counts=MappingProxyType(counts), percent=percent, done_rate=counts[DONE] / total if total else 0.0,
                     roots=roots)
 
 
 def unit_ranking(view: PlanView, today: date, rules: LightRules, *, only_unit_id: Optional[int] = None,
-                 sort: str = "overdue", descending: bool = True) -> list[UnitRow]:
+                 sort: str = "overdue", descending: bool = True) -> tuple[UnitRow, ...]:
     """Per lead unit: measures, done, overdue, due soon, completion rate, reports missing this month."""
-    rows: dict[int, UnitRow] = {}
+    units: dict[int, Unit] = {}
+    tally: dict[int, Counter] = {}
     for task in view.tasks:
         if not task.is_leaf or task.id not in view.visible:
             continue
@@ -82,20 +87,20 @@ def unit_ranking(view: PlanView, today: date, rules: LightRules, *, only_unit_id
         for link in task.unit_links:
             if link.role != LEAD or (only_unit_id is not None and link.unit_id != only_unit_id):
                 continue
-            row = rows.get(link.unit_id)
-            if row is None:
-                row = rows[link.unit_id] = UnitRow(link.unit)
-            row.measures += 1
+            units.setdefault(link.unit_id, link.unit)
+            counts = tally.setdefault(link.unit_id, Counter())
+            counts["measures"] += 1
             if state.light == DONE:
-                row.done += 1
+                counts["done"] += 1
                 continue
             if state.light == RED:
-                row.overdue += 1
+                counts["overdue"] += 1
             elif state.light == YELLOW and not state.report_missing:
-                row.due_soon += 1
+                counts["due_soon"] += 1
             if report_missing(task.last_report_period, today, rules):
-                row.missing += 1
-    result = list(rows.values())
+                counts["missing"] += 1
+    result = [UnitRow(units[uid], measures=c["measures"], done=c["done"], overdue=c["overdue"],
+                      due_soon=c["due_soon"], missing=c["missing"]) for uid, c in tally.items()]
     if sort not in SORT_KEYS:
         sort = "overdue"
     if sort == "name":
@@ -104,7 +109,7 @@ def unit_ranking(view: PlanView, today: date, rules: LightRules, *, only_unit_id
         # Ties by name so the order is stable.
         result.sort(key=lambda r: r.unit.id)
         result.sort(key=lambda r: getattr(r, sort), reverse=descending)
-    return result
+    return tuple(result)
 
 
 def completion_series(plan_id: int, today: date, start: Optional[date] = None,
@@ -147,14 +152,14 @@ def completion_series(plan_id: int, today: date, start: Optional[date] = None,
 
 # --- SVG geometry -----------------------------------------------------------
 
-@dataclass
+@dataclass(frozen=True)
 class LineChart:
     width: int
     height: int
     points: str
-    dots: list[tuple[float, float, str, int]]
-    x_labels: list[tuple[float, str]]
-    y_ticks: list[tuple[float, int]]
+    dots: tuple[tuple[float, float, str, int], ...]
+    x_labels: tuple[tuple[float, str], ...]
+    y_ticks: tuple[tuple[float, int], ...]
     target_y: Optional[float]
     target: int
     left: int
@@ -180,13 +185,13 @@ def line_chart(series: list[tuple[str, int]], target: int, width: int = 640, hei
     x_labels = [(round(x(i), 1), series[i][0]) for i in range(0, n, step)]
     ticks = sorted({0, top_value // 2, top_value})
     return LineChart(
-        width=width, height=height, points=" ".join(f"{a},{b}" for a, b, _, _ in dots), dots=dots,
-        x_labels=x_labels, y_ticks=[(round(y(t), 1), t) for t in ticks],
+        width=width, height=height, points=" ".join(f"{a},{b}" for a, b, _, _ in dots), dots=tuple(dots),
+        x_labels=tuple(x_labels), y_ticks=tuple((round(y(t), 1), t) for t in ticks),
         target_y=round(y(target), 1) if target else None, target=target, left=left, bottom=bottom, right=right,
     )
 
 
-@dataclass
+@dataclass(frozen=True)
 class Bar:
     label: str
     value: int
@@ -194,13 +199,13 @@ class Bar:
     width: float
 
 
-@dataclass
+@dataclass(frozen=True)
 class BarChart:
     width: int
     height: int
     label_width: int
     bar_height: int
-    bars: list[Bar]
+    bars: tuple[Bar, ...]
 
 
 def bar_chart(items: list[tuple[str, int]], width: int = 640, limit: int = 15) -> Optional[BarChart]:
@@ -210,8 +215,8 @@ def bar_chart(items: list[tuple[str, int]], width: int = 640, limit: int = 15) -
     label_width, bar_height, gap = 130, 18, 6
     top_value = max(v for _, v in items)
     usable = width - label_width - 40
-    bars = [Bar(label, value, i * (bar_height + gap) + 4, max(2.0, round(usable * value / top_value, 1)))
-            for i, (label, value) in enumerate(items)]
+    bars = tuple(Bar(label, value, i * (bar_height + gap) + 4, max(2.0, round(usable * value / top_value, 1)))
+                 for i, (label, value) in enumerate(items))
     return BarChart(width=width, height=len(bars) * (bar_height + gap) + 8, label_width=label_width,
                     bar_height=bar_height, bars=bars)
 

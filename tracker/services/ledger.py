@@ -4,7 +4,7 @@ Shared by the ledger page and the Excel export so both show the same thing.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Optional
 
 from ..lights import NodeState
@@ -14,27 +14,28 @@ from .tasks import PlanView
 LEVEL_HEADERS = {1: "一级任务", 2: "二级任务", 3: "三级任务", 4: "四级任务"}
 
 
-@dataclass
+# Read-only (frozen, tuples): tables are shared by the read cache.
+@dataclass(frozen=True)
 class ParentCell:
     task: Task
     state: NodeState
     rowspan: int
 
 
-@dataclass
+@dataclass(frozen=True)
 class LedgerRow:
     measure: Task
     state: NodeState
     # One entry per parent level (1 .. depth-1): a cell that starts here, or None
     # where a cell above spans this row, or "" where the measure has no such level.
-    parents: list = field(default_factory=list)
+    parents: tuple = ()
 
 
-@dataclass
+@dataclass(frozen=True)
 class LedgerTable:
     depth: int
-    level_headers: list[str]
-    rows: list[LedgerRow]
+    level_headers: tuple[str, ...]
+    rows: tuple[LedgerRow, ...]
 
 
 def build_ledger(view: PlanView, tasks: list[Task]) -> LedgerTable:
@@ -80,9 +81,9 @@ def build_ledger(view: PlanView, tasks: list[Task]) -> LedgerTable:
                 cells.append(None)
                 continue
             cells.append(ParentCell(node, states[node.id], spans[i][level - 1]))
-        rows.append(LedgerRow(m, states[m.id], cells))
+        rows.append(LedgerRow(m, states[m.id], tuple(cells)))
     headers = [LEVEL_HEADERS.get(level, f"{level}级任务") for level in range(1, depth)]
-    return LedgerTable(depth=depth, level_headers=headers, rows=rows)
+    return LedgerTable(depth=depth, level_headers=tuple(headers), rows=tuple(rows))
 
 
 def unit_names(task: Task, role: str, short: bool = True) -> str:

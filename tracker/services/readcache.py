@@ -2,13 +2,28 @@
 
 Entries are computed from committed data and keyed by (database, data token,
 revision, …) so a change anywhere makes every older entry unreachable; nothing is
-ever served stale. Values must be treated as read-only by callers.
+ever served stale. Writes that bypass the ORM session (SQL in psql, a script, a
+data migration) must bump the revision themselves: ``flask --app wsgi
+bump-revision``, or ``revision.bump_revision(connection)`` in a migration.
+
+Values are shared by every reader of the process, so they are immutable: tuples,
+frozensets, read-only mappings (``MappingProxyType``), frozen dataclasses and
+sealed rows (``tasks.TaskRow``). Setting an attribute or an item of a cached value
+raises. In testing and debug mode ``cached`` checks this deeply for every value it
+keeps (``assert_immutable``) and refuses a mutable one with TypeError.
 """
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections import OrderedDict
+from datetime import date, datetime, time
+from decimal import Decimal
+from enum import Enum
+from types import MappingProxyType
 from typing import Callable, Hashable, TypeVar
+
+from flask import current_app, has_app_context
 
 from ..extensions import db
 from .revision import current_revision
@@ -27,8 +42,44 @@ def revision_key() -> Hashable | None:
     return (str(db.engine.url), rev)
 
 
+_ATOMS = (str, bytes, int, float, complex, bool, type(None), date, datetime, time, Decimal, Enum, range)
+
+
+def assert_immutable(value: object) -> None:
+    """Raise TypeError naming the first mutable part of ``value`` (walks it deeply, once per object)."""
+    seen: set[int] = set()
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, _ATOMS) or id(item) in seen:
+            continue
+        seen.add(id(item))
+        if isinstance(item, (tuple, frozenset)):
+            stack.extend(item)
+        elif isinstance(item, MappingProxyType):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif dataclasses.is_dataclass(item) and not isinstance(item, type) \
+                and item.__dataclass_params__.frozen:  # type: ignore[union-attr]
+            stack.extend(getattr(item, f.name) for f in dataclasses.fields(item))
+        elif getattr(item, "_sealed", False) is True and hasattr(type(item), "__slots__"):
+            stack.extend(getattr(item, name) for name in type(item).__slots__ if name != "_sealed")
+        else:
+            raise TypeError(f"read cache: a mutable {type(item).__name__} would be shared between readers")
+
+
+def _check_values() -> bool:
+    if not has_app_context():
+        return False
+    app = current_app
+    return bool(app.config.get("READ_CACHE_CHECK_IMMUTABLE", app.testing or app.debug))
+
+
 def cached(key: Hashable | None, build: Callable[[], T]) -> T:
-    """The value for ``key`` (built and kept on a miss); ``key`` None builds without caching."""
+    """The value for ``key`` (built and kept on a miss); ``key`` None builds without caching.
+
+    The value must be immutable (see the module docstring); checked in testing and debug mode.
+    """
     if key is None:
         return build()
     with _lock:
@@ -36,6 +87,8 @@ def cached(key: Hashable | None, build: Callable[[], T]) -> T:
             _entries.move_to_end(key)
             return _entries[key]  # type: ignore[return-value]
     value = build()
+    if _check_values():
+        assert_immutable(value)
     with _lock:
         _entries[key] = value
         _entries.move_to_end(key)

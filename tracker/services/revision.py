@@ -5,13 +5,18 @@ progress reports or reviews (ORM flushes and ORM ``update()``/``delete()``
 statements alike); just before COMMIT the single ``data_revision`` row is
 incremented, so the row lock is held only for the commit itself and commits are
 ordered: a reader that sees revision N sees every change up to N.
+
+Writes that do not go through an ORM session (``text("UPDATE …")`` on a
+connection, a data migration, a fix in psql) are not seen by these events: after
+them call ``bump_revision(connection)`` in the same transaction (migrations that
+change data do), or run ``flask --app wsgi bump-revision`` (README, "读缓存").
 """
 from __future__ import annotations
 
 import secrets
 from typing import Optional
 
-from sqlalchemy import event, insert, select, update
+from sqlalchemy import event, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -79,3 +84,15 @@ def current_revision(session: Session) -> Optional[tuple[str, int]]:
     """(token, revision) of the data now, or None when nothing was ever recorded (don't cache)."""
     row = session.execute(select(DataRevision.token, DataRevision.revision).where(DataRevision.id == 1)).first()
     return (row[0], row[1]) if row else None
+
+
+def bump_revision(bind) -> Optional[int]:
+    """Mark the plan data as changed (a Connection or Session; the caller's transaction commits it).
+
+    For writes outside the ORM session: data migrations call it with ``op.get_bind()``, the
+    ``bump-revision`` command after manual SQL. Plain SQL, so it works in any migration after the
+    ``data_revision`` table exists. Returns the new revision, or None when none was ever recorded
+    (then no reader caches anything).
+    """
+    bind.execute(text("UPDATE data_revision SET revision = revision + 1 WHERE id = 1"))
+    return bind.execute(text("SELECT revision FROM data_revision WHERE id = 1")).scalar()

@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cached_property
 from datetime import date
-from typing import Iterable, Optional
+from types import MappingProxyType
+from typing import Iterable, Mapping, NamedTuple, Optional
 
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import joinedload
@@ -59,22 +60,41 @@ class UnitInfo:
         return [e.strip() for e in (self.emails or "").split(";") if e.strip()]
 
 
-class UnitLinkRow:
-    __slots__ = ("task_id", "unit_id", "role", "position", "unit")
-
-    def __init__(self, task_id, unit_id, role, position, unit):
-        self.task_id, self.unit_id, self.role, self.position, self.unit = task_id, unit_id, role, position, unit
+class UnitLinkRow(NamedTuple):
+    task_id: int
+    unit_id: int
+    role: str
+    position: int
+    unit: UnitInfo
 
 
 class TaskRow(TaskReading):
-    """A task as read-only plain data, duck-typed like ``models.Task`` for reading."""
+    """A task as read-only plain data, duck-typed like ``models.Task`` for reading.
 
-    __slots__ = _TASK_FIELDS + ("unit_links",)
+    Sealed once loaded (``seal``): it is shared by every reader of the read cache, so
+    setting an attribute raises instead of changing what the next reader sees.
+    """
+
+    __slots__ = _TASK_FIELDS + ("unit_links", "_sealed")
 
     def __init__(self, values):
         for name, value in zip(_TASK_FIELDS, values):
-            setattr(self, name, value)
-        self.unit_links = []
+            object.__setattr__(self, name, value)
+        object.__setattr__(self, "unit_links", [])
+        object.__setattr__(self, "_sealed", False)
+
+    def seal(self) -> "TaskRow":
+        object.__setattr__(self, "unit_links", tuple(self.unit_links))
+        object.__setattr__(self, "_sealed", True)
+        return self
+
+    def __setattr__(self, name, value):
+        if self._sealed:
+            raise AttributeError(f"TaskRow is read-only (shared by the read cache): {name}")
+        object.__setattr__(self, name, value)
+
+    def __delattr__(self, name):
+        raise AttributeError(f"TaskRow is read-only (shared by the read cache): {name}")
 
 
 def subtree_ids(root_id: int):
@@ -85,7 +105,7 @@ def subtree_ids(root_id: int):
 
 
 def load_plan_rows(plan_id: int, root_id: Optional[int] = None) -> list[TaskRow]:
-    """A plan's tasks (or one first-level task's subtree) with units: three statements."""
+    """A plan's tasks (or one first-level task's subtree) with units, sealed: three statements."""
     columns = [getattr(Task, name) for name in _TASK_FIELDS]
     where = Task.plan_id == plan_id
     if root_id is not None:
@@ -102,7 +122,7 @@ def load_plan_rows(plan_id: int, root_id: Optional[int] = None) -> list[TaskRow]
     )
     for task_id, unit_id, role, position in links:
         by_id[task_id].unit_links.append(UnitLinkRow(task_id, unit_id, role, position, units[unit_id]))
-    return rows
+    return [row.seal() for row in rows]
 
 
 def list_plans() -> list[Plan]:
@@ -165,10 +185,10 @@ class PlanView:
 
     plan: Plan
     today: date
-    tasks: list[Task]  # all tasks of the plan, in tree order
-    states: dict[int, NodeState]
-    visible: set[int]  # ids the reader may see
-    own: set[int] = field(default_factory=set)  # ids the reader's unit is responsible for (unit users)
+    tasks: tuple  # all tasks of the plan, in tree order (read-only rows when from the read cache)
+    states: Mapping[int, NodeState]
+    visible: frozenset[int]  # ids the reader may see
+    own: frozenset[int] = frozenset()  # ids the reader's unit is responsible for (unit users)
     # Identifies (data revision, plan, day, rules, visibility) for read caches; None: don't cache.
     cache_key: Optional[tuple] = None
 
@@ -241,7 +261,8 @@ def view_from_tasks(plan: Plan, actor: User, today: date, rules: LightRules, tas
     else:
         own = unit_task_ids(tasks, actor.unit_id) if actor.unit_id else set()
         visible = with_ancestors({t.id: t for t in tasks}, own)
-    return PlanView(plan=plan, today=today, tasks=tasks, states=states, visible=visible, own=own)
+    return PlanView(plan=plan, today=today, tasks=tuple(tasks), states=MappingProxyType(states),
+                    visible=frozenset(visible), own=frozenset(own))
 
 
 def derived_status(task: Task, state: NodeState, view: PlanView | None = None) -> str:

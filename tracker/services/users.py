@@ -1,9 +1,7 @@
 """Users and API tokens."""
 from __future__ import annotations
 
-import hashlib
 import re
-import secrets
 from typing import Optional
 
 from flask import current_app
@@ -11,7 +9,7 @@ from sqlalchemy import select
 from werkzeug.security import generate_password_hash
 
 from ..extensions import db
-from ..models import ROLES, ApiToken, User
+from ..models import ROLES, User
 from . import audit
 from ..validation import check_text, text_problem
 from .errors import Invalid, NotFound
@@ -90,24 +88,14 @@ def get_user_by_name(username: str) -> User:
     return user
 
 
-def _token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
-
-
-def create_token(user: User, actor: Optional[User] = None) -> str:
+def create_token(user: User, actor: Optional[User] = None, *, expires_days: Optional[int] = None) -> str:
     """Return a new bearer token for ``user``; only its hash is stored. The caller commits."""
-    token = "apt_" + secrets.token_urlsafe(32)
-    db.session.add(ApiToken(user_id=user.id, token_hash=_token_hash(token)))
-    audit.record("token_create", actor, target_type="user", target_id=user.id, detail=user.username)
-    return token
+    from ..accounts.tokens import create
+
+    return create(user, actor, expires_days=expires_days)
 
 
 def user_for_token(token: str) -> Optional[User]:
-    if not token or len(token) > 200:
-        return None
-    row = db.session.execute(
-        select(ApiToken).where(ApiToken.token_hash == _token_hash(token), ApiToken.revoked.is_(False))
-    ).scalar_one_or_none()
-    if row is None or not row.user.active:
-        return None
-    return row.user
+    from ..accounts.tokens import user_for_token as lookup
+
+    return lookup(token)

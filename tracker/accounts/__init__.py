@@ -1,0 +1,1 @@
+"""Accounts: server-side login sessions and API tokens (listing, expiry, revocation)."""
