@@ -12,12 +12,13 @@ from typing import Optional
 
 from sqlalchemy import select
 
-from ..deadlines import DeadlineError, parse_deadline
+from ..deadlines import DeadlineError, parse_deadline, read_deadline
 from ..extensions import db
 from ..models import CO, LEAD, Plan, Task, TaskUnit, Unit
 from ..status import IN_PROGRESS, NOT_STARTED
 from .errors import Invalid
 
+DEADLINE_TEXT_MAX = 60  # tasks.deadline_text
 UNIT_SEPARATORS = re.compile(r"[、，,；;\n\r]+")
 
 
@@ -157,6 +158,17 @@ def plan_spec_from_dict(data: dict, source: str = "") -> PlanSpec:
     )
 
 
+def deadline_problem(text: str) -> str:
+    """The message for a deadline text that cannot be stored, or ""."""
+    if len(text.strip()) > DEADLINE_TEXT_MAX:
+        return f"完成时限过长（最多 {DEADLINE_TEXT_MAX} 个字）：“{text.strip()}”"
+    try:
+        read_deadline(text)
+    except DeadlineError as exc:
+        return str(exc)
+    return ""
+
+
 def validate_plan(spec: PlanSpec, resolver: UnitResolver) -> list[PlanProblem]:
     """Every problem of a plan description: unknown units, bad deadlines, measures without a lead."""
     problems: list[PlanProblem] = []
@@ -172,12 +184,11 @@ def validate_plan(spec: PlanSpec, resolver: UnitResolver) -> list[PlanProblem]:
             for name in names:
                 if not resolver.known(name):
                     problems.append(PlanProblem(node.at(fieldname), f"未知的单位“{name}”（请先在单位管理中添加，或在导入时选择自动新建单位）"))
+        if node.deadline_text:
+            problem = deadline_problem(node.deadline_text)
+            if problem:
+                problems.append(PlanProblem(node.at("deadline"), problem))
         if node.children:
-            if node.deadline_text:
-                try:
-                    parse_deadline(node.deadline_text)
-                except DeadlineError as exc:
-                    problems.append(PlanProblem(node.at("deadline"), str(exc)))
             for child in node.children:
                 check(child)
         else:
@@ -185,11 +196,6 @@ def validate_plan(spec: PlanSpec, resolver: UnitResolver) -> list[PlanProblem]:
                 problems.append(PlanProblem(node.at("lead"), "具体举措缺少牵头单位"))
             if not node.deadline_text:
                 problems.append(PlanProblem(node.at("deadline"), "具体举措缺少完成时限"))
-            else:
-                try:
-                    parse_deadline(node.deadline_text)
-                except DeadlineError as exc:
-                    problems.append(PlanProblem(node.at("deadline"), str(exc)))
 
     for top in spec.tasks:
         check(top)
