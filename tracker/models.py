@@ -9,6 +9,7 @@ from datetime import date, datetime, timezone
 from typing import Optional
 
 from flask_login import UserMixin
+from sqlalchemy import false as sa_false
 from sqlalchemy import (
     Boolean,
     Date,
@@ -60,6 +61,8 @@ class Unit(db.Model):
     # Liaison emails separated by ';'
     emails: Mapped[str] = mapped_column(Text, default="")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # An administrative law-enforcement body (行政执法主体), member of the group 各行政执法部门.
+    law_enforcement: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
 
     @property
     def email_list(self) -> list[str]:
@@ -68,6 +71,42 @@ class Unit(db.Model):
     @property
     def name(self) -> str:
         return self.short_name or self.full_name
+
+
+GROUP_RULES = ("kind", "law_enforcement", "members")
+
+
+class UnitGroup(db.Model):
+    """A name such as 各街镇 standing for several units in a ledger's unit cell.
+
+    ``rule`` says who belongs: every active unit of ``kind``, every active
+    law-enforcement body, or the explicit ``members``.
+    """
+
+    __tablename__ = "unit_groups"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    # Other spellings, separated by ';' (区直各部门 for 各区直部门)
+    aliases: Mapped[str] = mapped_column(Text, default="")
+    rule: Mapped[str] = mapped_column(String(20), default="members")
+    kind: Mapped[str] = mapped_column(String(20), default="")
+    note: Mapped[str] = mapped_column(Text, default="")
+
+    members: Mapped[list[Unit]] = relationship(secondary="unit_group_members", order_by="Unit.id")
+
+    @property
+    def alias_list(self) -> list[str]:
+        return [a.strip() for a in (self.aliases or "").split(";") if a.strip()]
+
+    @property
+    def names(self) -> list[str]:
+        return [self.name] + self.alias_list
+
+
+class UnitGroupMember(db.Model):
+    __tablename__ = "unit_group_members"
+    group_id: Mapped[int] = mapped_column(ForeignKey("unit_groups.id", ondelete="CASCADE"), primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id", ondelete="CASCADE"), primary_key=True, index=True)
 
 
 class User(UserMixin, db.Model):

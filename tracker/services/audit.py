@@ -23,6 +23,9 @@ ACTION_LABELS = {
     "password_change": "修改密码",
     "unit_create": "新建单位",
     "unit_update": "修改单位",
+    "unit_group_create": "新建单位组",
+    "unit_group_update": "修改单位组",
+    "unit_group_delete": "删除单位组",
     "token_create": "创建令牌",
     "notification_resend": "重发邮件",
 }

@@ -389,17 +389,17 @@ def check_plan(parsed: ParsedLedger, resolver: UnitResolver, *, replace: bool) -
 
 def import_plan_file(data: bytes, actor: Optional[User], *, dry_run: bool, create_units: bool = False,
                      title: Optional[str] = None, replace: bool = False, filename: str = "",
-                     max_bytes: int = DEFAULT_MAX_BYTES) -> ImportReport:
+                     max_bytes: int = DEFAULT_MAX_BYTES, mapping: Optional[dict[str, list[str]]] = None) -> ImportReport:
     """Dry-run or import a ledger file. Writes nothing unless there is no problem and not ``dry_run``."""
     try:
         parsed = read_ledger(data, title, max_bytes=max_bytes)
     except ReadError as exc:
         return ImportReport(title=title or "", problems=[PlanProblem(filename, str(exc))], dry_run=dry_run)
-    resolver = UnitResolver(create_missing=create_units)
+    resolver = UnitResolver(create_missing=create_units, mapping=mapping)
     problems = check_plan(parsed, resolver, replace=replace)
     report = ImportReport(title=parsed.spec.title, problems=problems, counts=count_spec(parsed.spec),
                           preview=parsed.preview, level_headers=parsed.level_headers, dry_run=dry_run)
-    unknown = sorted({name for name in _all_unit_names(parsed.spec) if name not in resolver.by_name})
+    unknown = sorted({name for name in _all_unit_names(parsed.spec) if resolver.is_new(name)})
     report.created_units = unknown if create_units else []
     if problems or dry_run:
         db.session.rollback()
