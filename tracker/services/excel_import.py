@@ -43,14 +43,21 @@ HEADER_ALIASES = {
     "具体举措": "title",
     "工作举措": "title",
     "具体措施": "title",
+    "工作措施": "title",
     "牵头单位": "lead",
     "责任单位": "lead",
     "配合单位": "co",
     "协同单位": "co",
     "完成时限": "deadline",
     "完成时间": "deadline",
+    "时间节点": "deadline",
     "时限": "deadline",
+    "备注": "note",
 }
+# Parent columns named by what they hold rather than "N级任务": levels in column order.
+NAMED_PARENT_HEADERS = ("重点任务", "主要任务", "工作任务", "任务分解")
+# A single "责任单位" column (no 配合单位): the first unit listed is the lead, the rest co-operate.
+RESPONSIBLE_HEADER = "责任单位"
 FIELD_LABELS = {"code": "序号", "title": "具体工作举措", "lead": "牵头单位", "co": "配合单位", "deadline": "完成时限"}
 CN_NUMERALS = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
 LEVEL_NAMES = {v: k for k, v in CN_NUMERALS.items()}
@@ -115,6 +122,20 @@ def _level_of(label: str) -> Optional[int]:
         return None
     token = m.group(1)
     return int(token) if token.isdigit() else CN_NUMERALS[token]
+
+
+_TITLE_SPAN = re.compile(r"(\d{4})\s*年?\s*(?:—|–|－|-|~|～|至)\s*(\d{4})\s*年")
+
+
+def span_from_title(title: str) -> tuple[Optional[date], Optional[date]]:
+    """The years a plan covers, read from its title: "三年行动计划（2023—2025年）" -> 2023-01-01 .. 2025-12-31."""
+    m = _TITLE_SPAN.search(title or "")
+    if not m:
+        return None, None
+    first, last = int(m.group(1)), int(m.group(2))
+    if not 2000 <= first <= last <= 2100:
+        return None, None
+    return date(first, 1, 1), date(last, 12, 31)
 
 
 def clean_title(text: str) -> str:
@@ -225,22 +246,41 @@ def _cell_text(cell, loc: str, problems: list[PlanProblem], *, allow_date: bool 
     return value.strip()
 
 
-def _find_header(ws) -> tuple[int, dict[str, int], dict[int, int]]:
+@dataclass
+class _Header:
+    row: int
+    fields: dict[str, int]
+    levels: dict[int, int]
+    level_labels: dict[int, str]
+    responsible_only: bool  # one 责任单位 column, no 配合单位
+
+
+def _find_header(ws) -> _Header:
     for r in range(1, min(ws.max_row, HEADER_SCAN_ROWS) + 1):
         fields: dict[str, int] = {}
+        labels: dict[str, str] = {}
         levels: dict[int, int] = {}
+        named: list[tuple[int, str]] = []
         for c in range(1, min(ws.max_column, MAX_COLUMNS) + 1):
             label = _norm_header(ws.cell(row=r, column=c).value)
             if not label:
                 continue
             if label in HEADER_ALIASES and HEADER_ALIASES[label] not in fields:
                 fields[HEADER_ALIASES[label]] = c
+                labels[HEADER_ALIASES[label]] = label
             level = _level_of(label)
             if level is not None and level not in levels:
                 levels[level] = c
+            if label in NAMED_PARENT_HEADERS:
+                named.append((c, label))
         if "title" in fields and "lead" in fields:
-            return r, fields, levels
-    raise ReadError("未找到表头行：前 30 行中没有同时包含“具体工作举措”和“牵头单位”的行")
+            level_labels = {n: f"{LEVEL_NAMES.get(n, n)}级任务" for n in levels}
+            if not levels and named:
+                levels = {i + 1: c for i, (c, _label) in enumerate(named)}
+                level_labels = {i + 1: label for i, (_c, label) in enumerate(named)}
+            responsible_only = labels["lead"] == RESPONSIBLE_HEADER and "co" not in fields
+            return _Header(r, fields, levels, level_labels, responsible_only)
+    raise ReadError("未找到表头行：前 30 行中没有同时包含“具体工作举措”（或“具体措施”）和“牵头单位”（或“责任单位”）的行")
 
 
 def read_ledger(data: bytes, title: Optional[str] = None, *, max_bytes: int = DEFAULT_MAX_BYTES) -> ParsedLedger:
@@ -248,7 +288,8 @@ def read_ledger(data: bytes, title: Optional[str] = None, *, max_bytes: int = DE
     ws = load_sheet(data, max_bytes)
     if ws.max_row <= 1 and ws.max_column <= 1 and ws.cell(row=1, column=1).value is None:
         raise ReadError("工作表为空")
-    header_row, fields, levels = _find_header(ws)
+    header = _find_header(ws)
+    header_row, fields, levels = header.row, header.fields, header.levels
     problems: list[PlanProblem] = []
     sheet = _Sheet(ws)
 
@@ -260,7 +301,7 @@ def read_ledger(data: bytes, title: Optional[str] = None, *, max_bytes: int = DE
         problems.append(PlanProblem(f"第{header_row}行", f"表头层级断档：缺少“{LEVEL_NAMES.get(missing[0], missing[0])}级任务”列"))
         level_numbers = [n for n in level_numbers if n < missing[0]]
     parent_cols = [levels[n] for n in level_numbers]
-    level_headers = [f"{LEVEL_NAMES.get(n, n)}级任务" for n in level_numbers]
+    level_headers = [header.level_labels[n] for n in level_numbers]
 
     # Plan title: the option, else the first text above the header.
     plan_title = (title or "").strip()
@@ -274,13 +315,14 @@ def read_ledger(data: bytes, title: Optional[str] = None, *, max_bytes: int = DE
             if plan_title:
                 break
     spec = PlanSpec(title=plan_title[:300])
+    spec.start, spec.end = span_from_title(plan_title)
     if not plan_title:
         problems.append(PlanProblem("", "缺少计划名称：表头上方没有标题行，请指定计划名称"))
 
     nodes: dict[tuple, NodeSpec] = {}
     prev_path: list[Optional[tuple]] = [None] * len(parent_cols)
     preview: list[PreviewRow] = []
-    measure_fields = [f for f in ("code", "title", "lead", "co", "deadline") if f in fields]
+    measure_fields = [f for f in ("code", "title", "lead", "co", "deadline", "note") if f in fields]
 
     for r in range(header_row + 1, ws.max_row + 1):
         own: dict[str, str] = {}
@@ -336,12 +378,18 @@ def read_ledger(data: bytes, title: Optional[str] = None, *, max_bytes: int = DE
         prev_path = path
 
         loc = {f: where(r, fields[f]) for f in measure_fields}
+        lead, co = split_units(own.get("lead")), split_units(own.get("co"))
+        if header.responsible_only:
+            lead, co = lead[:1], lead[1:]
+            if "lead" in loc:
+                loc["co"] = loc["lead"]
         measure = NodeSpec(
             code=own.get("code", ""),
             title=own.get("title", ""),
-            lead=split_units(own.get("lead")),
-            co=split_units(own.get("co")),
+            lead=lead,
+            co=co,
             deadline_text=own.get("deadline") or None,
+            description=own.get("note", ""),
             where=f"第{r}行",
             cells=loc,
         )
