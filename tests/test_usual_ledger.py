@@ -93,6 +93,18 @@ def test_usual_layout_imports_with_no_error(seeded, runner, tmp_path):
         assert lead["措施09"] == ["区司法局"] and len(co["措施09"]) == 55
         assert leaves["措施10"].is_ongoing and leaves["措施12"].is_ongoing
         assert not leaves["措施14"].is_ongoing
+        # Recurring measures: one period per year/half/quarter/month of 2023–2025.
+        expected = {"措施15": ("year", "12-31", 3, date(2023, 12, 31)), "措施16": ("year", "12-31", 3, date(2023, 12, 31)),
+                    "措施17": ("half", "06-30", 6, date(2023, 6, 30)), "措施18": ("quarter", "03-31", 12, date(2023, 3, 31)),
+                    "措施19": ("quarter", "03-31", 12, date(2023, 3, 31)), "措施20": ("month", "25", 36, date(2023, 1, 25)),
+                    "措施21每年至少开展1次": ("year", "10-31", 2, date(2024, 10, 31))}
+        for title, (every, due, n, first) in expected.items():
+            task = leaves[title]
+            assert (task.recurrence_every, task.recurrence_due, len(task.periods)) == (every, due, n), title
+            assert task.periods[0].deadline == first and task.deadline == first and task.current_period == task.periods[0].label
+        assert [p.label for p in leaves["措施21每年至少开展1次"].periods] == ["2024", "2025"]
+        assert [p.deadline for p in leaves["措施17"].periods][-2:] == [date(2025, 6, 30), date(2025, 12, 31)]
+        assert all(not leaves[t].recurrence_every for t in leaves if t not in expected)
 
 
 def test_vague_group_and_bad_date_give_exactly_those_errors(seeded, runner, tmp_path):

@@ -183,6 +183,10 @@ class TaskReading:
     def is_done(self) -> bool:
         return self.status == DONE
 
+    @property
+    def is_recurring(self) -> bool:
+        return bool(self.recurrence_every)
+
 
 class Task(TaskReading, db.Model):
     """One node of a plan tree. Leaves (measures) carry status and progress."""
@@ -212,6 +216,11 @@ class Task(TaskReading, db.Model):
     overdue_since: Mapped[Optional[date]] = mapped_column(Date)
     version: Mapped[int] = mapped_column(Integer, default=1)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+    # Recurring measures (SPEC 6.6): every year|half|quarter|month, due "MM-DD"|"DD"; the
+    # status fields above mirror the period labelled ``current_period`` (see periods.py).
+    recurrence_every: Mapped[str] = mapped_column(String(10), default="", server_default="")
+    recurrence_due: Mapped[str] = mapped_column(String(5), default="", server_default="")
+    current_period: Mapped[str] = mapped_column(String(10), default="", server_default="")
 
     plan: Mapped[Plan] = relationship(back_populates="tasks")
     parent: Mapped[Optional["Task"]] = relationship(remote_side="Task.id", back_populates="children")
@@ -221,6 +230,25 @@ class Task(TaskReading, db.Model):
     unit_links: Mapped[list["TaskUnit"]] = relationship(
         back_populates="task", order_by="TaskUnit.position", cascade="all, delete-orphan"
     )
+    periods: Mapped[list["TaskPeriod"]] = relationship(order_by="TaskPeriod.position", cascade="all, delete-orphan")
+
+
+class TaskPeriod(db.Model):
+    """One period of a recurring measure: its own deadline, status, claim and 销号."""
+
+    __tablename__ = "task_periods"
+    __table_args__ = (UniqueConstraint("task_id", "label", name="uq_task_periods_task_label"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"), index=True)
+    label: Mapped[str] = mapped_column(String(10))  # 2024 | 2024-H1 | 2024-Q3 | 2024-05
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    start: Mapped[date] = mapped_column(Date)
+    deadline: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(20), default=NOT_STARTED)
+    progress: Mapped[int] = mapped_column(Integer, default=0)
+    claimed_on: Mapped[Optional[date]] = mapped_column(Date)
+    completed_on: Mapped[Optional[date]] = mapped_column(Date)
+    version: Mapped[int] = mapped_column(Integer, default=1)
 
 
 class TaskUnit(db.Model):
@@ -248,6 +276,7 @@ class ProgressUpdate(db.Model):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     report_date: Mapped[date] = mapped_column(Date)
     period: Mapped[str] = mapped_column(String(7), index=True)  # "2024-05"
+    task_period: Mapped[str] = mapped_column(String(10), default="", server_default="")  # recurring: "2024"
     status: Mapped[str] = mapped_column(String(20))
     progress: Mapped[int] = mapped_column(Integer)
     narrative: Mapped[str] = mapped_column(Text, default="")
@@ -286,6 +315,7 @@ class Review(db.Model):
     task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"), index=True)
     reviewer_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))
     decision: Mapped[str] = mapped_column(String(10))  # approve | return | reopen
+    task_period: Mapped[str] = mapped_column(String(10), default="", server_default="")  # recurring: "2024"
     comment: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 

@@ -15,6 +15,7 @@ from sqlalchemy import insert, select, update
 from ..extensions import db
 from ..models import Task, TaskEvent, utcnow
 from ..status import DONE, PENDING_REVIEW
+from .periods import roll_periods
 
 CHUNK = 500  # ids per UPDATE … IN (…), well under every driver's parameter limit
 
@@ -62,6 +63,7 @@ def check_overdue(today: date) -> OverdueResult:
     grouped by their first overdue day (one UPDATE … WHERE id IN … RETURNING per
     distinct deadline), the history events go in with one bulk INSERT.
     """
+    roll_periods(today)  # a recurring measure is overdue by its current period
     result = OverdueResult()
     rows = db.session.execute(
         select(Task.id, Task.status, Task.deadline, Task.claimed_on, Task.overdue_since)

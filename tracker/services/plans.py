@@ -12,10 +12,12 @@ from typing import Optional
 
 from sqlalchemy import select
 
-from ..deadlines import DeadlineError, parse_deadline, read_deadline
+from ..deadlines import DeadlineError, Recurrence, parse_deadline, read_deadline
 from ..extensions import db
 from ..models import CO, LEAD, Plan, Task, TaskUnit, Unit, UnitGroup
 from ..status import IN_PROGRESS, NOT_STARTED
+from ..periods import title_recurrence
+from . import periods as periods_service
 from . import unit_groups
 from .errors import Invalid
 
@@ -213,6 +215,18 @@ def deadline_problem(text: str) -> str:
     return ""
 
 
+def _recurrence(node: NodeSpec) -> Optional[tuple[Recurrence, Optional[date]]]:
+    """(recurrence, first period's day) of a recurring measure, None otherwise (or for a bad text)."""
+    try:
+        reading = read_deadline(node.deadline_text)
+    except DeadlineError:
+        return None
+    if reading.recurrence is not None:
+        return reading.recurrence, None
+    from_title = title_recurrence(node.title, reading)
+    return (from_title, reading.deadline) if from_title is not None else None
+
+
 def validate_plan(spec: PlanSpec, resolver: UnitResolver) -> list[PlanProblem]:
     """Every problem of a plan description: unknown units, bad deadlines, measures without a lead."""
     problems: list[PlanProblem] = []
@@ -237,6 +251,8 @@ def validate_plan(spec: PlanSpec, resolver: UnitResolver) -> list[PlanProblem]:
             for child in node.children:
                 check(child)
         else:
+            if node.deadline_text and (spec.start is None or spec.end is None) and _recurrence(node) is not None:
+                problems.append(PlanProblem(node.at("deadline"), "循环举措需要计划的起止时间（可在标题中写明，如“（2023—2025年）”）"))
             if not node.lead:
                 problems.append(PlanProblem(node.at("lead"), "具体举措缺少牵头单位"))
             if not node.deadline_text:
@@ -306,6 +322,9 @@ def create_plan(spec: PlanSpec, resolver: UnitResolver, *, replace: bool = False
             version=1,
         )
         db.session.add(task)
+        recurring = _recurrence(node) if leaf else None
+        if recurring is not None and spec.start is not None and spec.end is not None:
+            periods_service.attach_periods(task, recurring[0], spec.start, spec.end, recurring[1])
         pos = 0
         leads: set[int] = set()
         for role, names in ((LEAD, node.lead), (CO, node.co)):
