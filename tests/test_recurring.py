@@ -154,3 +154,38 @@ def test_current_period_rule():
     assert current_period(ps, date(2025, 1, 1)).label == "2025"
     ps[0].status = "in_progress"
     assert current_period(ps, date(2025, 6, 1)).label == "2024"     # an unfinished past period first
+
+
+def _recurring_of(app, plan_title=None):
+    from tracker.models import Plan
+    with app.app_context():
+        stmt = select(Task).join(Plan).where(Task.recurrence_every != "").order_by(Task.id)
+        if plan_title:
+            stmt = stmt.where(Plan.title == plan_title)
+        else:
+            stmt = stmt.where(Plan.id == db.session.execute(select(Plan.id).order_by(Plan.id)).scalars().first())
+        return [(t.code, t.title, t.recurrence_every, t.recurrence_due,
+                 [(p.label, p.deadline) for p in t.periods]) for t in db.session.execute(stmt).scalars()]
+
+
+def test_excel_export_and_import_round_trip_the_recurrence(seeded, runner, tmp_path):
+    original = _recurring_of(seeded)
+    assert len(original) >= 2 and any(t[1] == MEASURE_4 for t in original)
+    path = tmp_path / "ref.xlsx"
+    assert runner.invoke(args=["export-ledger", str(path), "--today", "2024-07-01"]).exit_code == 0
+    result = runner.invoke(args=["import-plan", str(path), "--title", "副本"])
+    assert result.exit_code == 0, result.output
+    assert _recurring_of(seeded, "副本") == original
+
+
+def test_task_page_shows_period_cards_and_ledger_the_current_period(seeded, client, auth, runner):
+    task_id = measure4(seeded)
+    sweep(runner, "2024-11-01")
+    auth.login("dubanke")
+    html = client.get(f"/tasks/{task_id}?today=2024-11-01").get_data(as_text=True)
+    assert html.count('class="card period-card') == 2
+    assert "2024年" in html and "（当前）" in html and "2025-10-31" in html
+    ledger = client.get("/ledger?today=2024-11-01").get_data(as_text=True)
+    assert "2024年 · 0/1 年度" in ledger
+    ledger = client.get("/ledger?today=2025-03-01").get_data(as_text=True)
+    assert "2024年 · 0/2 年度" in ledger  # 2024 still open: it stays current (and red)

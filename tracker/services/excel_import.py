@@ -138,6 +138,28 @@ def span_from_title(title: str) -> tuple[Optional[date], Optional[date]]:
     return date(first, 1, 1), date(last, 12, 31)
 
 
+_SPAN_KEYWORD = re.compile(r"计划期限:(\d{4}-\d{2}-\d{2})/(\d{4}-\d{2}-\d{2})")
+
+
+def span_of_workbook(wb, plan_title: str, header_row: int) -> tuple[Optional[date], Optional[date]]:
+    """The plan's span: as our export records it, else from the plan title or the sheet's title rows."""
+    m = _SPAN_KEYWORD.search(wb.properties.keywords or "")
+    if m:
+        try:
+            start, end = date.fromisoformat(m.group(1)), date.fromisoformat(m.group(2))
+        except ValueError:
+            start = end = None
+        if start and end and start <= end:
+            return start, end
+    span = span_from_title(plan_title)
+    ws = wb.worksheets[0]
+    for r in range(1, header_row):
+        if span != (None, None):
+            break
+        span = span_from_title(" ".join(str(c.value) for c in ws[r] if isinstance(c.value, str)))
+    return span
+
+
 def clean_title(text: str) -> str:
     title = text.strip()
     for pattern in _TITLE_SUFFIXES:
@@ -315,7 +337,7 @@ def read_ledger(data: bytes, title: Optional[str] = None, *, max_bytes: int = DE
             if plan_title:
                 break
     spec = PlanSpec(title=plan_title[:300])
-    spec.start, spec.end = span_from_title(plan_title)
+    spec.start, spec.end = span_of_workbook(ws.parent, plan_title, header_row)
     if not plan_title:
         problems.append(PlanProblem("", "缺少计划名称：表头上方没有标题行，请指定计划名称"))
 

@@ -9,6 +9,7 @@ period keeps its own state in ``task_periods``.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from typing import Optional
 
@@ -18,7 +19,8 @@ from sqlalchemy.orm import selectinload
 from ..deadlines import Recurrence
 from ..extensions import db
 from ..models import Task, TaskEvent, TaskPeriod
-from ..periods import build_periods, current_period, label_cn
+from ..lights import LightRules
+from ..periods import EVERY_LABELS, build_periods, current_period, done_count, label_cn, period_light
 from ..status import IN_PROGRESS, NOT_STARTED
 
 
@@ -75,6 +77,32 @@ def advance(task: Task, today: date) -> bool:
     db.session.add(TaskEvent(task_id=task.id, kind="period", event_date=today,
                              note=f"进入{label_cn(period.label)}周期（上一周期：{label_cn(previous)}）"))
     return True
+
+
+@dataclass(frozen=True)
+class PeriodCard:
+    label: str
+    title: str  # 2024年
+    deadline: date
+    status: str
+    light: str
+    current: bool
+
+
+def period_cards(task, today: date, rules: LightRules = LightRules()) -> list[PeriodCard]:
+    """The task page's row of small cards, one per period, with its own light."""
+    if not getattr(task, "recurrence_every", ""):
+        return []
+    return [PeriodCard(p.label, label_cn(p.label), p.deadline, p.status, period_light(p, today, rules),
+                       p.label == task.current_period) for p in task.periods]
+
+
+def period_summary(task, today: date) -> str:
+    """The ledger's note on a recurring measure: "2024年 · 1/2 年度" (current period, done of started)."""
+    if not getattr(task, "recurrence_every", ""):
+        return ""
+    done, started = done_count(task.periods, today)
+    return f"{label_cn(task.current_period)} · {done}/{max(started, 1)} {EVERY_LABELS[task.recurrence_every]}"
 
 
 def roll_periods(today: date) -> int:
