@@ -105,13 +105,14 @@ def period_summary(task, today: date) -> str:
     return f"{label_cn(task.current_period)} · {done}/{max(started, 1)} {EVERY_LABELS[task.recurrence_every]}"
 
 
-def roll_periods(today: date) -> int:
-    """Move every recurring measure to its current period (the daily sweep); one commit."""
+def roll_periods(today: date) -> set[int]:
+    """Move every recurring measure to its current period (the daily sweep); one commit.
+    Returns the ids of the measures that moved on."""
     tasks = db.session.execute(
         select(Task).options(selectinload(Task.periods))
         .where(Task.is_leaf.is_(True), Task.recurrence_every != "")
         .order_by(Task.id)
     ).scalars().all()
-    moved = sum(1 for task in tasks if advance(task, today))
+    moved = {task.id for task in tasks if advance(task, today)}
     db.session.commit()
     return moved
