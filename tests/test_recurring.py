@@ -185,6 +185,12 @@ def test_task_page_shows_period_cards_and_ledger_the_current_period(seeded, clie
     html = client.get(f"/tasks/{task_id}?today=2024-11-01").get_data(as_text=True)
     assert html.count('class="card period-card') == 2
     assert "2024年" in html and "（当前）" in html and "2025-10-31" in html
+    headers = token_for(seeded, "dubanke")
+    version = api_task(client, headers, task_id, "2024-11-01")["version"]
+    assert client.post(f"/api/v1/tasks/{task_id}/updates?today=2024-11-02", headers=headers, json={
+        "status": "in_progress", "progress": 50, "narrative": "筹备中", "version": version}).status_code == 201
+    html = client.get(f"/tasks/{task_id}?today=2024-11-02").get_data(as_text=True)
+    assert '<span class="task-period">2024年周期</span>' in html
     ledger = client.get("/ledger?today=2024-11-01").get_data(as_text=True)
     assert "2024年 · 0/1 年度" in ledger
     ledger = client.get("/ledger?today=2025-03-01").get_data(as_text=True)

@@ -192,3 +192,25 @@ def test_vague_name_is_an_error_with_a_hint_unless_mapped(seeded, runner, tmp_pa
     assert result.exit_code == 0, result.output
     lead, co = _units_of(seeded, "单位组测试台账")["举措甲"]
     assert lead == ["区司法局"] and co[:2] == ["区交通局", "区财政局"] and len(co) == 26
+
+
+def test_upload_page_maps_a_vague_name(seeded, client, auth):
+    from io import BytesIO
+    rows = [list(GROUP_ROWS[0])]
+    rows[0][5] = "各有关单位"
+    data = make_xlsx(rows, head=HEAD, title="映射测试台账")
+    auth.login("admin")
+    r = client.post("/import", data={"file": (BytesIO(data), "a.xlsx")}, content_type="multipart/form-data")
+    assert r.status_code == 422 and "不是明确的责任单位" in r.get_data(as_text=True)
+    r = client.post("/import", data={"file": (BytesIO(data), "a.xlsx"), "mapping": "各有关单位"},
+                    content_type="multipart/form-data")
+    assert r.status_code == 422 and "应写成“名称=单位1、单位2”" in r.get_data(as_text=True)
+    r = client.post("/import", data={"file": (BytesIO(data), "a.xlsx"), "mapping": "各有关单位=区财政局、区交通局"},
+                    content_type="multipart/form-data")
+    html = r.get_data(as_text=True)
+    assert r.status_code == 200 and "检查通过" in html
+    token = html.split('name="token" value="')[1].split('"')[0]
+    r = client.post("/import/confirm", data={"token": token, "filename": "a.xlsx",
+                                             "mapping": "各有关单位=区财政局、区交通局"})
+    assert r.status_code == 302
+    assert _units_of(seeded, "映射测试台账")["举措甲"] == (["区司法局"], ["区财政局", "区交通局"])
