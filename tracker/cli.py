@@ -295,17 +295,26 @@ def export_ledger_command(file: Path, plan_text: str | None, today: str | None) 
 @click.option("--create-units", is_flag=True, help="自动新建未知单位")
 @click.option("--title", default=None, help="计划名称（默认取标题行）")
 @click.option("--replace", is_flag=True, help="替换同名计划")
+@click.option("--map", "maps", multiple=True, help="单位映射，如 各有关单位=区司法局、区财政局（可多次）")
 @with_appcontext
-def import_plan_command(file: Path, dry_run: bool, create_units: bool, title: str | None, replace: bool) -> None:
+def import_plan_command(file: Path, dry_run: bool, create_units: bool, title: str | None, replace: bool,
+                        maps: tuple[str, ...]) -> None:
     """Import a plan from a ledger-layout FILE.xlsx (all or nothing)."""
+    from .services.errors import Invalid
     from .services.excel_import import import_plan_file
+    from .services.unit_groups import parse_mapping
+
+    try:
+        mapping = parse_mapping("\n".join(maps))
+    except Invalid as exc:
+        raise CommandError(exc.errors["mapping"][0]) from None
 
     try:
         data = file.read_bytes()
     except OSError as exc:
         raise CommandError(f"无法读取文件 {file}：{exc.strerror or exc}") from None
     report = import_plan_file(data, None, dry_run=dry_run, create_units=create_units, title=title,
-                              replace=replace, filename=file.name)
+                              replace=replace, filename=file.name, mapping=mapping)
     if len(report.problems) == 1:
         raise CommandError(f"{report.problems[0]}（未写入任何数据）")
     if report.problems:

@@ -9,6 +9,7 @@ from datetime import date, datetime, timezone
 from typing import Optional
 
 from flask_login import UserMixin
+from sqlalchemy import false as sa_false
 from sqlalchemy import (
     Boolean,
     Date,
@@ -60,6 +61,8 @@ class Unit(db.Model):
     # Liaison emails separated by ';'
     emails: Mapped[str] = mapped_column(Text, default="")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # An administrative law-enforcement body (行政执法主体), member of the group 各行政执法部门.
+    law_enforcement: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
 
     @property
     def email_list(self) -> list[str]:
@@ -68,6 +71,42 @@ class Unit(db.Model):
     @property
     def name(self) -> str:
         return self.short_name or self.full_name
+
+
+GROUP_RULES = ("kind", "law_enforcement", "members")
+
+
+class UnitGroup(db.Model):
+    """A name such as 各街镇 standing for several units in a ledger's unit cell.
+
+    ``rule`` says who belongs: every active unit of ``kind``, every active
+    law-enforcement body, or the explicit ``members``.
+    """
+
+    __tablename__ = "unit_groups"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    # Other spellings, separated by ';' (区直各部门 for 各区直部门)
+    aliases: Mapped[str] = mapped_column(Text, default="")
+    rule: Mapped[str] = mapped_column(String(20), default="members")
+    kind: Mapped[str] = mapped_column(String(20), default="")
+    note: Mapped[str] = mapped_column(Text, default="")
+
+    members: Mapped[list[Unit]] = relationship(secondary="unit_group_members", order_by="Unit.id")
+
+    @property
+    def alias_list(self) -> list[str]:
+        return [a.strip() for a in (self.aliases or "").split(";") if a.strip()]
+
+    @property
+    def names(self) -> list[str]:
+        return [self.name] + self.alias_list
+
+
+class UnitGroupMember(db.Model):
+    __tablename__ = "unit_group_members"
+    group_id: Mapped[int] = mapped_column(ForeignKey("unit_groups.id", ondelete="CASCADE"), primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id", ondelete="CASCADE"), primary_key=True, index=True)
 
 
 class User(UserMixin, db.Model):
@@ -164,6 +203,10 @@ class TaskReading:
     def is_done(self) -> bool:
         return self.status == DONE
 
+    @property
+    def is_recurring(self) -> bool:
+        return bool(self.recurrence_every)
+
 
 class Task(TaskReading, db.Model):
     """One node of a plan tree. Leaves (measures) carry status and progress."""
@@ -193,6 +236,11 @@ class Task(TaskReading, db.Model):
     overdue_since: Mapped[Optional[date]] = mapped_column(Date)
     version: Mapped[int] = mapped_column(Integer, default=1)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+    # Recurring measures (SPEC 6.6): every year|half|quarter|month, due "MM-DD"|"DD"; the
+    # status fields above mirror the period labelled ``current_period`` (see periods.py).
+    recurrence_every: Mapped[str] = mapped_column(String(10), default="", server_default="")
+    recurrence_due: Mapped[str] = mapped_column(String(5), default="", server_default="")
+    current_period: Mapped[str] = mapped_column(String(10), default="", server_default="")
 
     plan: Mapped[Plan] = relationship(back_populates="tasks")
     parent: Mapped[Optional["Task"]] = relationship(remote_side="Task.id", back_populates="children")
@@ -202,6 +250,25 @@ class Task(TaskReading, db.Model):
     unit_links: Mapped[list["TaskUnit"]] = relationship(
         back_populates="task", order_by="TaskUnit.position", cascade="all, delete-orphan"
     )
+    periods: Mapped[list["TaskPeriod"]] = relationship(order_by="TaskPeriod.position", cascade="all, delete-orphan")
+
+
+class TaskPeriod(db.Model):
+    """One period of a recurring measure: its own deadline, status, claim and 销号."""
+
+    __tablename__ = "task_periods"
+    __table_args__ = (UniqueConstraint("task_id", "label", name="uq_task_periods_task_label"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"), index=True)
+    label: Mapped[str] = mapped_column(String(10))  # 2024 | 2024-H1 | 2024-Q3 | 2024-05
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    start: Mapped[date] = mapped_column(Date)
+    deadline: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(20), default=NOT_STARTED)
+    progress: Mapped[int] = mapped_column(Integer, default=0)
+    claimed_on: Mapped[Optional[date]] = mapped_column(Date)
+    completed_on: Mapped[Optional[date]] = mapped_column(Date)
+    version: Mapped[int] = mapped_column(Integer, default=1)
 
 
 class TaskUnit(db.Model):
@@ -229,6 +296,7 @@ class ProgressUpdate(db.Model):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     report_date: Mapped[date] = mapped_column(Date)
     period: Mapped[str] = mapped_column(String(7), index=True)  # "2024-05"
+    task_period: Mapped[str] = mapped_column(String(10), default="", server_default="")  # recurring: "2024"
     status: Mapped[str] = mapped_column(String(20))
     progress: Mapped[int] = mapped_column(Integer)
     narrative: Mapped[str] = mapped_column(Text, default="")
@@ -267,6 +335,7 @@ class Review(db.Model):
     task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"), index=True)
     reviewer_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))
     decision: Mapped[str] = mapped_column(String(10))  # approve | return | reopen
+    task_period: Mapped[str] = mapped_column(String(10), default="", server_default="")  # recurring: "2024"
     comment: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 

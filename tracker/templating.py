@@ -8,6 +8,7 @@ from flask import Flask, current_app, url_for
 from flask_login import current_user
 
 from .lights import LIGHT_LABELS
+from .periods import label_cn
 from .status import STATUS_LABELS, status_label
 
 LIGHT_CLASSES = {"red": "danger", "yellow": "warning", "green": "success", "done": "secondary"}
@@ -48,6 +49,7 @@ def register(app: Flask) -> None:
     app.jinja_env.filters["light_label"] = lambda light: LIGHT_LABELS.get(light, light)
     app.jinja_env.filters["light_class"] = lambda light: LIGHT_CLASSES.get(light, "secondary")
     app.jinja_env.filters["status_label"] = status_label
+    app.jinja_env.filters["period_label"] = label_cn
     app.jinja_env.globals["STATUS_LABELS"] = STATUS_LABELS
     app.jinja_env.globals["LIGHT_LABELS"] = LIGHT_LABELS
 

@@ -1,6 +1,6 @@
 """Admin forms: thin shells for CSRF and rendering; the services validate."""
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, PasswordField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, PasswordField, SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length
 
@@ -42,3 +42,19 @@ class UnitForm(FlaskForm):
     kind = SelectField("类别", choices=[SelectChoice(k, k) for k in UNIT_KINDS], validate_choice=False)
     emails = TextAreaField("联络员邮箱", validators=[Length(max=5000, message="内容过长")])
     active = BooleanField("启用", default=True)
+    law_enforcement = BooleanField("行政执法部门（属于“各行政执法部门”）", default=False)
+
+
+class UnitGroupForm(FlaskForm):
+    name = StringField("名称", validators=[Length(max=100, message="名称最多 100 字")])
+    aliases = TextAreaField("别名", validators=[Length(max=2000, message="内容过长")])
+    rule = SelectField("成员规则", choices=[SelectChoice(k, v) for k, v in (
+        ("kind", "按单位类别"), ("law_enforcement", "全部行政执法部门"), ("members", "指定成员"))],
+        validate_choice=False)
+    kind = SelectField("单位类别", choices=[SelectChoice(k, k) for k in UNIT_KINDS], validate_choice=False)
+    members = SelectMultipleField("成员单位", choices=[], validate_choice=False, coerce=str)
+    note = TextAreaField("说明", validators=[Length(max=2000, message="内容过长")])
+
+    def set_units(self, units) -> None:
+        self.members.choices = [SelectChoice(str(u.id), u.short_name + ("" if u.active else "（已停用）"))
+                                for u in units]

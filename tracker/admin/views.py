@@ -161,7 +161,7 @@ def unit_new():
         try:
             unit = svc.create_unit(actor(), full_name=form.full_name.data or "", short_name=form.short_name.data or "",
                                    kind=form.kind.data or "", emails=form.emails.data or "",
-                                   active=bool(form.active.data))
+                                   active=bool(form.active.data), law_enforcement=bool(form.law_enforcement.data))
         except Invalid as exc:
             apply_errors(form, exc.errors)
             status = 422
@@ -180,14 +180,15 @@ def unit_edit(unit_id: int):
     if request.method == "GET":
         form = UnitForm(formdata=None, data={
             "full_name": unit.full_name, "short_name": unit.short_name, "kind": unit.kind,
-            "emails": "\n".join(unit.email_list), "active": unit.active})
+            "emails": "\n".join(unit.email_list), "active": unit.active, "law_enforcement": unit.law_enforcement})
         return render_template("admin/unit_form.html", form=form, unit=unit, **_robots(unit))
     form = UnitForm()
     if form.validate_on_submit():
         try:
             svc.update_unit(actor(), unit_id, full_name=form.full_name.data or "",
                             short_name=form.short_name.data or "", kind=form.kind.data or "",
-                            emails=form.emails.data or "", active=bool(form.active.data))
+                            emails=form.emails.data or "", active=bool(form.active.data),
+                            law_enforcement=bool(form.law_enforcement.data))
         except Invalid as exc:
             apply_errors(form, exc.errors)
         else:

@@ -61,7 +61,7 @@ def _tasks_for_request(only_overdue: bool = False):
             state = view.states[task.id]
             if only_overdue and not (task.is_leaf and state.light == "red"):
                 continue
-            result.append(task_dict(task, state))
+            result.append(task_dict(task, state, today, light_rules()))
     return result
 
 
@@ -87,7 +87,7 @@ def _json_body() -> dict:
 def _task_answer(task, status: int, today):
     from ..lights import leaf_state
 
-    return jsonify(task_dict(task, leaf_state(task, today, light_rules()))), status
+    return jsonify(task_dict(task, leaf_state(task, today, light_rules()), today, light_rules())), status
 
 
 @bp.post("/tasks/<int:task_id>/updates")

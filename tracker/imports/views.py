@@ -12,7 +12,9 @@ from flask import current_app, flash, redirect, render_template, request, url_fo
 from ..auth.access import roles_required
 from ..operations.files import write_private
 from ..services.excel_import import DEFAULT_MAX_BYTES, import_plan_file
+from ..services.errors import Invalid
 from ..services.plans import PlanProblem
+from ..services.unit_groups import parse_mapping
 from ..web import actor
 from . import bp
 
@@ -49,10 +51,15 @@ def _sweep() -> None:
 
 def _options(form) -> dict:
     return {
+        "mapping_text": (form.get("mapping") or "").strip()[:5000],
         "title": (form.get("title") or "").strip()[:300] or None,
         "create_units": form.get("create_units") in ("1", "on", "y", "true"),
         "replace": form.get("replace") in ("1", "on", "y", "true"),
     }
+
+
+def _import_args(options: dict) -> dict:
+    return {k: v for k, v in options.items() if k != "mapping_text"}
 
 
 @bp.route("/import", methods=["GET", "POST"])
@@ -67,7 +74,14 @@ def upload():
         return render_template("imports/upload.html", options=options, max_mb=_max_bytes() // 1024 // 1024), 400
     filename = Path(upload_file.filename).name[:200]
     data = upload_file.stream.read(_max_bytes() + 1)
-    report = import_plan_file(data, actor(), dry_run=True, filename=filename, max_bytes=_max_bytes(), **options)
+    try:
+        mapping = parse_mapping(options["mapping_text"])
+    except Invalid as exc:
+        for message in exc.errors.get("mapping", []):
+            flash(message, "danger")
+        return render_template("imports/upload.html", options=options, max_mb=_max_bytes() // 1024 // 1024), 422
+    report = import_plan_file(data, actor(), dry_run=True, filename=filename, max_bytes=_max_bytes(),
+                              mapping=mapping, **_import_args(options))
     token = ""
     if report.ok:
         _sweep()
@@ -87,7 +101,13 @@ def confirm():
         flash("上传的文件已失效，请重新上传", "warning")
         return redirect(url_for("imports.upload"))
     data = path.read_bytes()
-    report = import_plan_file(data, actor(), dry_run=False, filename=filename, max_bytes=_max_bytes(), **options)
+    try:
+        mapping = parse_mapping(options["mapping_text"])
+    except Invalid:
+        flash("单位映射格式不正确，请重新上传", "danger")
+        return redirect(url_for("imports.upload"))
+    report = import_plan_file(data, actor(), dry_run=False, filename=filename, max_bytes=_max_bytes(),
+                              mapping=mapping, **_import_args(options))
     path.unlink(missing_ok=True)
     if not report.ok:
         return render_template("imports/preview.html", report=report, token="", options=options, filename=filename,

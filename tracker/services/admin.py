@@ -274,23 +274,24 @@ def _validate_unit(unit: Optional[Unit], full_name: str, short_name: str, kind: 
 
 
 def create_unit(actor: User, *, full_name: str, short_name: str, kind: str, emails: str = "",
-                active: bool = True) -> Unit:
+                active: bool = True, law_enforcement: bool = False) -> Unit:
     full_name, short_name = (full_name or "").strip(), (short_name or "").strip()
     errors, email_list = _validate_unit(None, full_name, short_name, kind, emails)
     if errors:
         raise Invalid(errors)
     unit = Unit(full_name=full_name, short_name=short_name, kind=kind, emails=";".join(email_list),
-                active=bool(active))
+                active=bool(active), law_enforcement=bool(law_enforcement))
     db.session.add(unit)
     db.session.flush()
     audit.record("unit_create", actor, target_type="unit", target_id=unit.id,
-                 detail=f"{full_name}（{short_name}，{kind}）" + (f"，邮箱：{';'.join(email_list)}" if email_list else ""))
+                 detail=f"{full_name}（{short_name}，{kind}{'，行政执法部门' if law_enforcement else ''}）"
+                 + (f"，邮箱：{';'.join(email_list)}" if email_list else ""))
     db.session.commit()
     return unit
 
 
 def update_unit(actor: User, unit_id: int, *, full_name: str, short_name: str, kind: str, emails: str,
-                active: bool) -> Unit:
+                active: bool, law_enforcement: Optional[bool] = None) -> Unit:
     unit = get_unit(unit_id)
     full_name, short_name = (full_name or "").strip(), (short_name or "").strip()
     errors, email_list = _validate_unit(unit, full_name, short_name, kind, emails)
@@ -304,6 +305,9 @@ def update_unit(actor: User, unit_id: int, *, full_name: str, short_name: str, k
             changes.append(f"{label}：{old or '（空）'} → {new or '（空）'}")
     if unit.active != bool(active):
         changes.append("启用" if active else "停用")
+    if law_enforcement is not None and unit.law_enforcement != bool(law_enforcement):
+        changes.append("标为行政执法部门" if law_enforcement else "取消行政执法部门标记")
+        unit.law_enforcement = bool(law_enforcement)
     unit.full_name, unit.short_name, unit.kind, unit.emails, unit.active = (
         full_name, short_name, kind, new_emails, bool(active))
     if changes:

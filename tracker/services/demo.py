@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from ..extensions import db
 from ..lights import report_period
 from ..models import ProgressUpdate, Review, Task, TaskUnit, User
+from ..periods import current_period
 from ..status import DONE, IN_PROGRESS, NOT_STARTED, PENDING_REVIEW
 from . import audit
 from .tasks import tree_order
@@ -39,6 +40,45 @@ def _month_starts(start: date, end: date) -> list[date]:
     return months
 
 
+def _demo_periods(task: Task, today: date, rng: random.Random, reporter, unit_id, supervisor) -> int:
+    """A recurring measure's demo history: one report per started period, most past periods closed (销号)."""
+    written = 0
+    for period in task.periods:
+        if period.start > today:
+            break
+        past = period.deadline < today
+        day = min(period.deadline - timedelta(days=rng.randint(3, 20)), today)
+        day = max(day, period.start)
+        closed = past and rng.random() < 0.85
+        status, progress = (PENDING_REVIEW, 100) if closed else (IN_PROGRESS, rng.randint(20, 80))
+        entry = ProgressUpdate(
+            task_id=task.id, user_id=reporter.id if reporter else None, unit_id=unit_id,
+            created_at=datetime.combine(day, time(9, rng.randint(0, 59))) - timedelta(hours=8),
+            report_date=day, period=report_period(day), task_period=period.label, status=status, progress=progress,
+            narrative=f"本周期工作{'已完成，申请销号' if closed else '正在推进'}，进度{progress}%",
+            problems=rng.choice(PROBLEMS), next_steps="" if closed else "按本周期时限完成")
+        db.session.add(entry)
+        written += 1
+        period.status, period.progress = status, progress
+        task.latest_progress, task.last_report_period = entry.narrative, entry.period
+        task.last_reported_at = entry.created_at
+        if closed:
+            period.claimed_on = day
+            period.completed_on = min(day + timedelta(days=rng.randint(1, 6)), today)
+            period.status = DONE
+            db.session.add(Review(task_id=task.id, reviewer_id=supervisor.id if supervisor else None,
+                                  decision="approve", comment="本周期材料齐全，同意销号", task_period=period.label,
+                                  created_at=datetime.combine(period.completed_on, time(10, 0)) - timedelta(hours=8)))
+    current = current_period(task.periods, today)
+    if current is not None:
+        task.current_period, task.deadline = current.label, current.deadline
+        task.status, task.progress = current.status, current.progress
+        task.claimed_on, task.completed_on = current.claimed_on, current.completed_on
+        task.completed_by_id = supervisor.id if supervisor and current.status == DONE else None
+    task.version += 1
+    return written
+
+
 def generate(today: date, seed: int = 2024) -> int:
     """Write demo reports and reviews for every plan without reports; returns the number of reports."""
     if db.session.scalar(select(func.count(ProgressUpdate.id))):
@@ -60,6 +100,9 @@ def generate(today: date, seed: int = 2024) -> int:
             continue
         unit_id = leads.get(task.id)
         reporter = liaison_by_unit.get(unit_id)
+        if task.recurrence_every:
+            written += _demo_periods(task, today, rng, reporter, unit_id, supervisor)
+            continue
         ongoing = task.deadline is None
         roll = rng.random()
         if ongoing:

@@ -60,6 +60,9 @@ class ExportInfo:
     filter_note: str = ""
 
 
+SPAN_KEYWORD = "计划期限:"
+
+
 def sheet_title(plan: Plan, today: date) -> str:
     """The title row: the plan and the as-of date (the import reads the plan title back from it)."""
     return f"{plan.title}{TITLE_SUFFIX}（截至{today.isoformat()}）"
@@ -184,6 +187,8 @@ def ledger_workbook(plan: Plan, table: LedgerTable, today: date, *, filter_note:
     ws.page_margins.top = ws.page_margins.bottom = 0.5
     wb.properties.title = title
     wb.properties.creator = "行动计划督办台账"
+    if plan.start_date and plan.end_date:  # read back by the import: recurring measures' periods
+        wb.properties.keywords = f"{SPAN_KEYWORD}{plan.start_date.isoformat()}/{plan.end_date.isoformat()}"
     return wb
 
 

@@ -5,8 +5,9 @@ cells they came from ("第12行 E列"), plus the problems found while reading;
 ``import_plan_file`` adds ``validate_plan``'s checks and, when there is no
 problem and it is not a dry run, writes the plan in one commit (all or nothing).
 
-Layout accepted: any title rows above the header row (found by its labels);
-``序号 | 一级任务 | 二级任务 … | 具体工作举措 | 牵头单位 | 配合单位 | 完成时限 | …``;
+Layout accepted: any title rows above the header row (found by its labels, see
+``ledger_layout``): ``序号 | 一级任务 | 二级任务 … | 具体工作举措 | 牵头单位 | 配合单位 | 完成时限 | …``
+or ``序号 | 重点任务 | 具体措施 | 责任单位 | 完成时限 | 备注`` (first unit listed leads);
 parent cells merged over their measures, filled down, or left blank below a
 value (same parent); several units per cell separated by 、，,； or line breaks.
 """
@@ -28,41 +29,18 @@ from ..models import Plan, User
 from . import audit
 from ..spreadsheets.limits import MAX_COLUMNS, MAX_ROWS, SheetTooLarge, check_workbook
 from ..validation import normalise_newlines, text_problem
+from .ledger_layout import LEVEL_NAMES, ReadError, find_header, span_of_workbook
 from .plans import NodeSpec, PlanCounts, PlanProblem, PlanSpec, UnitResolver, count_spec, create_plan, split_units, validate_plan
 
 DEFAULT_MAX_BYTES = 10 * 1024 * 1024
 MAX_UNPACKED_BYTES = 300 * 1024 * 1024  # a zip bomb is refused before parsing
-HEADER_SCAN_ROWS = 30
 PREVIEW_ROWS = 20
 
-# Header label -> field. Parent levels are recognised by "N级任务".
-HEADER_ALIASES = {
-    "序号": "code",
-    "编号": "code",
-    "具体工作举措": "title",
-    "具体举措": "title",
-    "工作举措": "title",
-    "具体措施": "title",
-    "牵头单位": "lead",
-    "责任单位": "lead",
-    "配合单位": "co",
-    "协同单位": "co",
-    "完成时限": "deadline",
-    "完成时间": "deadline",
-    "时限": "deadline",
-}
-FIELD_LABELS = {"code": "序号", "title": "具体工作举措", "lead": "牵头单位", "co": "配合单位", "deadline": "完成时限"}
-CN_NUMERALS = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
-LEVEL_NAMES = {v: k for k, v in CN_NUMERALS.items()}
-_LEVEL_HEADER = re.compile(r"^([一二三四五六七八九]|\d)级任务$")
 _PARENT_CODE = re.compile(r"^\s*((?:（[^）\n]{1,8}）)|(?:\([^)\n]{1,8}\))|(?:[一二三四五六七八九十百零〇]+|\d+(?:\.\d+)*)[、.．])\s*(.*)$", re.S)
 _PARENT_ATTR = re.compile(r"(牵头单位|配合单位|完成时限)[:：]")
 _TITLE_SUFFIXES = (re.compile(r"\s*筛选[:：].*$"), re.compile(r"\s*[（(]截至[^）)]*[）)]\s*$"), re.compile(r"工作台账\s*$"))
 _ROW_OF = re.compile(r"第(\d+)行")
 
-
-class ReadError(Exception):
-    """The file cannot be read as a ledger at all (one message, no row list)."""
 
 
 @dataclass
@@ -103,18 +81,6 @@ class ImportReport:
 
 def where(row: int, col: int) -> str:
     return f"第{row}行 {get_column_letter(col)}列"
-
-
-def _norm_header(value) -> str:
-    return re.sub(r"\s+", "", str(value)) if value is not None else ""
-
-
-def _level_of(label: str) -> Optional[int]:
-    m = _LEVEL_HEADER.match(label)
-    if not m:
-        return None
-    token = m.group(1)
-    return int(token) if token.isdigit() else CN_NUMERALS[token]
 
 
 def clean_title(text: str) -> str:
@@ -235,30 +201,14 @@ def _cell_text(cell, loc: str, problems: list[PlanProblem], *, allow_date: bool 
     return value
 
 
-def _find_header(ws) -> tuple[int, dict[str, int], dict[int, int]]:
-    for r in range(1, min(ws.max_row, HEADER_SCAN_ROWS) + 1):
-        fields: dict[str, int] = {}
-        levels: dict[int, int] = {}
-        for c in range(1, min(ws.max_column, MAX_COLUMNS) + 1):
-            label = _norm_header(ws.cell(row=r, column=c).value)
-            if not label:
-                continue
-            if label in HEADER_ALIASES and HEADER_ALIASES[label] not in fields:
-                fields[HEADER_ALIASES[label]] = c
-            level = _level_of(label)
-            if level is not None and level not in levels:
-                levels[level] = c
-        if "title" in fields and "lead" in fields:
-            return r, fields, levels
-    raise ReadError("未找到表头行：前 30 行中没有同时包含“具体工作举措”和“牵头单位”的行")
-
 
 def read_ledger(data: bytes, title: Optional[str] = None, *, max_bytes: int = DEFAULT_MAX_BYTES) -> ParsedLedger:
     """Parse a ledger-layout workbook into a PlanSpec; ReadError when the file is unusable."""
     ws = load_sheet(data, max_bytes)
     if ws.max_row <= 1 and ws.max_column <= 1 and ws.cell(row=1, column=1).value is None:
         raise ReadError("工作表为空")
-    header_row, fields, levels = _find_header(ws)
+    header = find_header(ws)
+    header_row, fields, levels = header.row, header.fields, header.levels
     problems: list[PlanProblem] = []
     sheet = _Sheet(ws)
 
@@ -270,7 +220,7 @@ def read_ledger(data: bytes, title: Optional[str] = None, *, max_bytes: int = DE
         problems.append(PlanProblem(f"第{header_row}行", f"表头层级断档：缺少“{LEVEL_NAMES.get(missing[0], missing[0])}级任务”列"))
         level_numbers = [n for n in level_numbers if n < missing[0]]
     parent_cols = [levels[n] for n in level_numbers]
-    level_headers = [f"{LEVEL_NAMES.get(n, n)}级任务" for n in level_numbers]
+    level_headers = [header.level_labels[n] for n in level_numbers]
 
     # Plan title: the option, else the first text above the header.
     plan_title = (title or "").strip()
@@ -291,13 +241,14 @@ def read_ledger(data: bytes, title: Optional[str] = None, *, max_bytes: int = DE
             if plan_title:
                 break
     spec = PlanSpec(title=plan_title[:300])
+    spec.start, spec.end = span_of_workbook(ws.parent, plan_title, header_row)
     if not plan_title:
         problems.append(PlanProblem("", "缺少计划名称：表头上方没有标题行，请指定计划名称"))
 
     nodes: dict[tuple, NodeSpec] = {}
     prev_path: list[Optional[tuple]] = [None] * len(parent_cols)
     preview: list[PreviewRow] = []
-    measure_fields = [f for f in ("code", "title", "lead", "co", "deadline") if f in fields]
+    measure_fields = [f for f in ("code", "title", "lead", "co", "deadline", "note") if f in fields]
 
     for r in range(header_row + 1, ws.max_row + 1):
         own: dict[str, str] = {}
@@ -353,12 +304,18 @@ def read_ledger(data: bytes, title: Optional[str] = None, *, max_bytes: int = DE
         prev_path = path
 
         loc = {f: where(r, fields[f]) for f in measure_fields}
+        lead, co = split_units(own.get("lead")), split_units(own.get("co"))
+        if header.responsible_only:
+            lead, co = lead[:1], lead[1:]
+            if "lead" in loc:
+                loc["co"] = loc["lead"]
         measure = NodeSpec(
             code=own.get("code", ""),
             title=own.get("title", ""),
-            lead=split_units(own.get("lead")),
-            co=split_units(own.get("co")),
+            lead=lead,
+            co=co,
             deadline_text=own.get("deadline") or None,
+            description=own.get("note", ""),
             where=f"第{r}行",
             cells=loc,
         )
@@ -406,17 +363,17 @@ def check_plan(parsed: ParsedLedger, resolver: UnitResolver, *, replace: bool) -
 
 def import_plan_file(data: bytes, actor: Optional[User], *, dry_run: bool, create_units: bool = False,
                      title: Optional[str] = None, replace: bool = False, filename: str = "",
-                     max_bytes: int = DEFAULT_MAX_BYTES) -> ImportReport:
+                     max_bytes: int = DEFAULT_MAX_BYTES, mapping: Optional[dict[str, list[str]]] = None) -> ImportReport:
     """Dry-run or import a ledger file. Writes nothing unless there is no problem and not ``dry_run``."""
     try:
         parsed = read_ledger(data, title, max_bytes=max_bytes)
     except ReadError as exc:
         return ImportReport(title=title or "", problems=[PlanProblem(filename, str(exc))], dry_run=dry_run)
-    resolver = UnitResolver(create_missing=create_units)
+    resolver = UnitResolver(create_missing=create_units, mapping=mapping)
     problems = check_plan(parsed, resolver, replace=replace)
     report = ImportReport(title=parsed.spec.title, problems=problems, counts=count_spec(parsed.spec),
                           preview=parsed.preview, level_headers=parsed.level_headers, dry_run=dry_run)
-    unknown = sorted({name for name in _all_unit_names(parsed.spec) if name not in resolver.by_name})
+    unknown = sorted({name for name in _all_unit_names(parsed.spec) if resolver.is_new(name)})
     report.created_units = unknown if create_units else []
     if problems or dry_run:
         db.session.rollback()

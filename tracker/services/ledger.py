@@ -10,6 +10,7 @@ from typing import Optional
 from ..lights import NodeState
 from ..models import Task
 from .tasks import PlanView
+from .periods import period_summary
 
 LEVEL_HEADERS = {1: "一级任务", 2: "二级任务", 3: "三级任务", 4: "四级任务"}
 
@@ -29,6 +30,8 @@ class LedgerRow:
     # One entry per parent level (1 .. depth-1): a cell that starts here, or None
     # where a cell above spans this row, or "" where the measure has no such level.
     parents: tuple = ()
+    # A recurring measure: its current period and periods done ("2024年 · 1/2 年度"), else "".
+    period: str = ""
 
 
 @dataclass(frozen=True)
@@ -81,7 +84,7 @@ def build_ledger(view: PlanView, tasks: list[Task]) -> LedgerTable:
                 cells.append(None)
                 continue
             cells.append(ParentCell(node, states[node.id], spans[i][level - 1]))
-        rows.append(LedgerRow(m, states[m.id], tuple(cells)))
+        rows.append(LedgerRow(m, states[m.id], tuple(cells), period_summary(m, view.today)))
     headers = [LEVEL_HEADERS.get(level, f"{level}级任务") for level in range(1, depth)]
     return LedgerTable(depth=depth, level_headers=tuple(headers), rows=tuple(rows))
 

@@ -15,6 +15,7 @@ from sqlalchemy import insert, select, update
 from ..extensions import db
 from ..models import Task, TaskEvent, utcnow
 from ..status import DONE, PENDING_REVIEW
+from .periods import roll_periods
 
 CHUNK = 500  # ids per UPDATE … IN (…), well under every driver's parameter limit
 
@@ -62,6 +63,7 @@ def check_overdue(today: date) -> OverdueResult:
     grouped by their first overdue day (one UPDATE … WHERE id IN … RETURNING per
     distinct deadline), the history events go in with one bulk INSERT.
     """
+    moved_on = roll_periods(today)  # a recurring measure is overdue by its current period
     result = OverdueResult()
     rows = db.session.execute(
         select(Task.id, Task.status, Task.deadline, Task.claimed_on, Task.overdue_since)
@@ -93,6 +95,8 @@ def check_overdue(today: date) -> OverdueResult:
     for task_id in sorted(_set_overdue_since(to_clear, None)):
         status = status_of[task_id]
         reason = "已销号" if status == DONE else ("已按时申请销号" if status == PENDING_REVIEW else "完成时限已调整")
+        if task_id in moved_on:
+            reason = "上一周期已销号，进入新周期"
         events.append({"task_id": task_id, "kind": "overdue_cleared", "event_date": today,
                        "note": f"解除逾期（{reason}）", "created_at": now})
         result.cleared += 1

@@ -12,12 +12,16 @@ from typing import Optional
 
 from sqlalchemy import select
 
-from ..deadlines import DeadlineError, parse_deadline
+from ..deadlines import DeadlineError, Recurrence, parse_deadline, read_deadline
 from ..extensions import db
-from ..models import CO, LEAD, Plan, Task, TaskUnit, Unit
+from ..models import CO, LEAD, Plan, Task, TaskUnit, Unit, UnitGroup
 from ..status import IN_PROGRESS, NOT_STARTED
+from ..periods import title_recurrence
+from . import periods as periods_service
+from . import unit_groups
 from .errors import Invalid
 
+DEADLINE_TEXT_MAX = 60  # tasks.deadline_text
 UNIT_SEPARATORS = re.compile(r"[、，,；;\n\r]+")
 
 
@@ -65,18 +69,56 @@ class PlanProblem:
 
 
 class UnitResolver:
-    """Matches unit names by full or short name; optionally creates unknown ones."""
+    """Matches unit names by full or short name, unit groups (各街镇) by name or alias,
+    names the import maps (``mapping``: 各有关单位 -> [names]); optionally creates unknown units."""
 
-    def __init__(self, create_missing: bool = False):
+    def __init__(self, create_missing: bool = False, mapping: Optional[dict[str, list[str]]] = None):
         self.create_missing = create_missing
+        self.units: list[Unit] = list(db.session.execute(select(Unit).order_by(Unit.id)).scalars())
         self.by_name: dict[str, Unit] = {}
-        for unit in db.session.execute(select(Unit)).scalars():
+        for unit in self.units:
             self.by_name[unit.full_name] = unit
             self.by_name[unit.short_name] = unit
+        self.groups: dict[str, UnitGroup] = {name: g for g in unit_groups.all_groups() for name in g.names}
+        self.mapping = dict(mapping or {})
         self.created: list[Unit] = []
 
+    def _plain_problem(self, name: str) -> str:
+        if name in self.by_name:
+            return ""
+        group = self.groups.get(name)
+        if group is not None:
+            return "" if unit_groups.member_units(group, self.units) else f"单位组“{name}”没有任何启用的成员单位"
+        if unit_groups.is_vague(name):
+            return f"“{name}”{unit_groups.VAGUE_HINT}"
+        if self.create_missing:
+            return ""
+        return f"未知的单位“{name}”（请先在单位管理中添加，或在导入时选择自动新建单位）"
+
+    def problem(self, name: str) -> str:
+        """Why ``name`` cannot be used in a unit cell, or "" when it can."""
+        if name in self.mapping:
+            for target in self.mapping[name]:
+                message = self._plain_problem(target)
+                if message:
+                    return f"“{name}”映射到的{message}"
+            return ""
+        return self._plain_problem(name)
+
     def known(self, name: str) -> bool:
-        return name in self.by_name or self.create_missing
+        return not self.problem(name)
+
+    def expand(self, name: str) -> list[Unit]:
+        """The units ``name`` stands for (one unit, a group's members, or a mapping's targets)."""
+        if name in self.mapping:
+            return [u for target in self.mapping[name] for u in self._expand_plain(target)]
+        return self._expand_plain(name)
+
+    def _expand_plain(self, name: str) -> list[Unit]:
+        group = self.groups.get(name) if name not in self.by_name else None
+        if group is not None:
+            return unit_groups.member_units(group, self.units)
+        return [self.get(name)]
 
     def get(self, name: str) -> Unit:
         unit = self.by_name.get(name)
@@ -88,6 +130,11 @@ class UnitResolver:
             self.by_name[name] = unit
             self.created.append(unit)
         return unit
+
+    def is_new(self, name: str) -> bool:
+        """A plain name that would create a unit (with ``create_missing``)."""
+        return not (name in self.by_name or name in self.groups or name in self.mapping
+                    or unit_groups.is_vague(name))
 
 
 def plan_spec_from_dict(data: dict, source: str = "") -> PlanSpec:
@@ -157,6 +204,29 @@ def plan_spec_from_dict(data: dict, source: str = "") -> PlanSpec:
     )
 
 
+def deadline_problem(text: str) -> str:
+    """The message for a deadline text that cannot be stored, or ""."""
+    if len(text.strip()) > DEADLINE_TEXT_MAX:
+        return f"完成时限过长（最多 {DEADLINE_TEXT_MAX} 个字）：“{text.strip()}”"
+    try:
+        read_deadline(text)
+    except DeadlineError as exc:
+        return str(exc)
+    return ""
+
+
+def _recurrence(node: NodeSpec) -> Optional[tuple[Recurrence, Optional[date]]]:
+    """(recurrence, first period's day) of a recurring measure, None otherwise (or for a bad text)."""
+    try:
+        reading = read_deadline(node.deadline_text)
+    except DeadlineError:
+        return None
+    if reading.recurrence is not None:
+        return reading.recurrence, None
+    from_title = title_recurrence(node.title, reading)
+    return (from_title, reading.deadline) if from_title is not None else None
+
+
 def validate_plan(spec: PlanSpec, resolver: UnitResolver) -> list[PlanProblem]:
     """Every problem of a plan description: unknown units, bad deadlines, measures without a lead."""
     problems: list[PlanProblem] = []
@@ -170,26 +240,23 @@ def validate_plan(spec: PlanSpec, resolver: UnitResolver) -> list[PlanProblem]:
             problems.append(PlanProblem(node.at("title"), "缺少任务名称"))
         for fieldname, names in (("lead", node.lead), ("co", node.co)):
             for name in names:
-                if not resolver.known(name):
-                    problems.append(PlanProblem(node.at(fieldname), f"未知的单位“{name}”（请先在单位管理中添加，或在导入时选择自动新建单位）"))
+                message = resolver.problem(name)
+                if message:
+                    problems.append(PlanProblem(node.at(fieldname), message))
+        if node.deadline_text:
+            problem = deadline_problem(node.deadline_text)
+            if problem:
+                problems.append(PlanProblem(node.at("deadline"), problem))
         if node.children:
-            if node.deadline_text:
-                try:
-                    parse_deadline(node.deadline_text)
-                except DeadlineError as exc:
-                    problems.append(PlanProblem(node.at("deadline"), str(exc)))
             for child in node.children:
                 check(child)
         else:
+            if node.deadline_text and (spec.start is None or spec.end is None) and _recurrence(node) is not None:
+                problems.append(PlanProblem(node.at("deadline"), "循环举措需要计划的起止时间（可在标题中写明，如“（2023—2025年）”）"))
             if not node.lead:
                 problems.append(PlanProblem(node.at("lead"), "具体举措缺少牵头单位"))
             if not node.deadline_text:
                 problems.append(PlanProblem(node.at("deadline"), "具体举措缺少完成时限"))
-            else:
-                try:
-                    parse_deadline(node.deadline_text)
-                except DeadlineError as exc:
-                    problems.append(PlanProblem(node.at("deadline"), str(exc)))
 
     for top in spec.tasks:
         check(top)
@@ -255,15 +322,21 @@ def create_plan(spec: PlanSpec, resolver: UnitResolver, *, replace: bool = False
             version=1,
         )
         db.session.add(task)
+        recurring = _recurrence(node) if leaf else None
+        if recurring is not None and spec.start is not None and spec.end is not None:
+            periods_service.attach_periods(task, recurring[0], spec.start, spec.end, recurring[1])
         pos = 0
+        leads: set[int] = set()
         for role, names in ((LEAD, node.lead), (CO, node.co)):
             seen: set[int] = set()
-            for name in names:
-                unit = resolver.get(name)
+            for name, unit in ((n, u) for n in names for u in resolver.expand(n)):
                 key = id(unit)
-                if key in seen:
+                # A group's lead member is not also listed as co-operating (a named unit may be both).
+                if key in seen or (role == CO and key in leads and name not in resolver.by_name):
                     continue
                 seen.add(key)
+                if role == LEAD:
+                    leads.add(key)
                 task.unit_links.append(TaskUnit(unit=unit, role=role, position=pos))
                 pos += 1
         for i, child in enumerate(node.children):

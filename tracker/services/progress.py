@@ -22,6 +22,7 @@ from ..models import LEAD, Attachment, ProgressUpdate, Review, Task, User, utcno
 from ..status import DONE, PENDING_REVIEW, STATUS_LABELS, UNIT_REPORTABLE, status_label
 from . import attachments as att_service
 from . import audit
+from . import periods as periods_service
 from .errors import Conflict, Forbidden, Invalid
 from ..validation import check_text as _check_text
 from ..validation import parse_int
@@ -211,6 +212,8 @@ def record_update(task_id: int, actor: User, data: Mapping[str, Any] | UpdateInp
     if inp.status == PENDING_REVIEW:
         task.claimed_on = today
         task.return_comment = ""
+    entry.task_period = task.current_period or ""
+    periods_service.mirror(task)
     db.session.flush()
     stored = att_service.store_files(checked) if checked else []
     try:
@@ -258,7 +261,7 @@ def _fault_test_pause() -> None:
 
 # --- Reading: the task page's history and the unit's own measures -----------------
 
-EVENT_LABELS = {"urge": "催办", "overdue": "开始逾期", "overdue_cleared": "解除逾期"}
+EVENT_LABELS = {"urge": "催办", "overdue": "开始逾期", "overdue_cleared": "解除逾期", "period": "进入新周期"}
 
 
 @dataclass

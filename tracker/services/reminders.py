@@ -37,6 +37,8 @@ from ..status import DONE, IN_PROGRESS, NOT_STARTED, PENDING_REVIEW
 from .outbox import FAILED, DeliveryResult, deliver_queued, enqueue
 from .overdue import is_overdue
 from .workdays import covered_days
+from ..periods import label_cn
+from .periods import roll_periods
 
 log = logging.getLogger(__name__)
 
@@ -134,6 +136,8 @@ def task_url(settings: Settings, task_id: int) -> str:
 
 
 def _item(task: Measure, note: str, settings: Settings) -> Item:
+    if task.current_period:  # a recurring measure: the period this is about
+        note = f"{label_cn(task.current_period)}周期：{note}"
     return Item(task_id=task.id, code=task.code, title=task.title, deadline_text=task.deadline_text,
                 deadline=task.deadline, note=note, url=task_url(settings, task.id),
                 units="、".join(u.name for u in task.lead_units))
@@ -162,12 +166,13 @@ class Measure:
     plain rows cost a tenth of that (three statements whatever the plan size).
     """
 
-    FIELDS = ("id", "code", "title", "deadline", "deadline_text", "status", "claimed_on", "last_report_period")
+    FIELDS = ("id", "code", "title", "deadline", "deadline_text", "status", "claimed_on", "last_report_period",
+              "current_period")
     __slots__ = FIELDS + ("unit_links",)
 
     def __init__(self, values):
         (self.id, self.code, self.title, self.deadline, self.deadline_text, self.status, self.claimed_on,
-         self.last_report_period) = values  # the order of FIELDS
+         self.last_report_period, self.current_period) = values  # the order of FIELDS
         self.unit_links: list[_Link] = []
 
     @property
@@ -394,6 +399,7 @@ def build_reminders(today: date) -> ReminderResult:
 
 def send_reminders(today: date, now: Optional[datetime] = None, *, deliver: bool = True) -> ReminderResult:
     """Build the day's emails into the outbox, then deliver everything queued."""
+    roll_periods(today)  # recurring measures remind about their current period
     result = build_reminders(today)
     if deliver:
         result.delivery = deliver_queued(now or utcnow())

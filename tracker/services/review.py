@@ -16,7 +16,9 @@ from sqlalchemy.orm import selectinload
 from ..extensions import db
 from ..models import Review, Task, TaskUnit, User
 from ..status import DONE, IN_PROGRESS, PENDING_REVIEW
+from ..periods import label_cn
 from . import audit
+from . import periods as periods_service
 from .errors import Forbidden, Invalid
 from ..validation import parse_int
 from .progress import bump_version, check_text, conflict_for
@@ -95,8 +97,15 @@ def review_task(task_id: int, actor: User, data: Mapping[str, Any] | ReviewInput
         task.completed_by_id = None
         task.claimed_on = None
         task.return_comment = inp.comment
-    db.session.add(Review(task_id=task.id, reviewer_id=actor.id, decision=inp.decision, comment=inp.comment))
+    period = task.current_period or ""
+    db.session.add(Review(task_id=task.id, reviewer_id=actor.id, decision=inp.decision, comment=inp.comment,
+                          task_period=period))
     detail = f"{task.code} {task.title[:40]}：{DECISION_LABELS[inp.decision]}"
+    if period:
+        detail += f"（{label_cn(period)}周期）"
+        periods_service.mirror(task)
+        if inp.decision == APPROVE:
+            periods_service.advance(task, today)
     if inp.comment:
         detail += f"，意见：{inp.comment[:200]}"
     audit.record(AUDIT_ACTIONS[inp.decision], actor, target_type="task", target_id=task.id, detail=detail)

@@ -27,11 +27,13 @@ from ..models import (
     Review,
     Task,
     TaskEvent,
+    TaskPeriod,
     TaskUnit,
     Unit,
+    UnitGroup,
 )
 
-TRACKED_CLASSES = (Task, TaskUnit, Unit, Plan, ProgressUpdate, Review, TaskEvent)
+TRACKED_CLASSES = (Task, TaskUnit, TaskPeriod, Unit, Plan, ProgressUpdate, Review, TaskEvent, UnitGroup)
 TRACKED_TABLES = frozenset(cls.__tablename__ for cls in TRACKED_CLASSES)
 _FLAG = "tracker_data_changed"
 

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from ..extensions import db
 from ..models import UNIT_KINDS, Plan, Task, Unit, User
-from . import audit
+from . import audit, unit_groups
 from .errors import Invalid
 from .plans import UnitResolver, create_plan, plan_spec_from_dict
 from .users import EMAIL_RE, create_user
@@ -56,7 +56,11 @@ def read_units(path: Path) -> list[dict]:
                 bad = [e for e in emails if not EMAIL_RE.match(e)]
                 if bad:
                     errors.append(f"{path.name} 第{lineno}行：邮箱格式不正确 {', '.join(bad)}")
-                rows.append({"full_name": full, "short_name": short, "kind": kind, "emails": ";".join(emails)})
+                flag = (row.get("law_enforcement") or "0").strip()
+                if flag not in ("0", "1"):
+                    errors.append(f"{path.name} 第{lineno}行：law_enforcement 应为 0 或 1")
+                rows.append({"full_name": full, "short_name": short, "kind": kind, "emails": ";".join(emails),
+                             "law_enforcement": flag == "1"})
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
         raise Invalid({"file": [f"无法读取 {path.name}：{exc}"]}) from None
     if errors:
@@ -111,10 +115,13 @@ def seed(seed_dir: Path = SEED_DIR, *, reset: bool = False, demo_users: bool = T
             if unit is None:
                 db.session.add(Unit(**{**row, "emails": row["emails"] if unit_emails else ""}, active=True))
                 result.units_created += 1
-            elif (unit.short_name, unit.kind) != (row["short_name"], row["kind"]):
+            elif (unit.short_name, unit.kind, unit.law_enforcement) != (
+                    row["short_name"], row["kind"], row["law_enforcement"]):
                 unit.short_name, unit.kind = row["short_name"], row["kind"]
+                unit.law_enforcement = row["law_enforcement"]
                 result.units_updated += 1
         db.session.flush()
+        unit_groups.ensure_default_groups()
 
         resolver = UnitResolver(create_missing=False)
         for spec in plan_specs:

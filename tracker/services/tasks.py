@@ -17,7 +17,8 @@ from sqlalchemy.orm import joinedload
 
 from ..extensions import db
 from ..lights import LIGHT_LABELS, LIGHTS, LightRules, NodeState, evaluate_tree
-from ..models import CO, LEAD, Plan, Task, TaskReading, TaskUnit, Unit, User
+from ..models import CO, LEAD, Plan, Task, TaskPeriod, TaskReading, TaskUnit, Unit, User
+from ..periods import period_light
 from ..status import DONE, IN_PROGRESS, NOT_STARTED, STATUSES, status_label
 from ..validation import parse_int
 from .errors import Forbidden, Invalid, NotFound
@@ -37,7 +38,9 @@ def task_query():
 _TASK_FIELDS = ("id", "plan_id", "parent_id", "level", "position", "code", "title", "description", "deadline",
                 "deadline_text", "is_leaf", "status", "progress", "latest_progress", "last_reported_at",
                 "last_report_period", "claimed_on", "completed_on", "completed_by_id", "return_comment",
-                "overdue_since", "version", "updated_at")
+                "overdue_since", "version", "updated_at", "recurrence_every", "recurrence_due", "current_period")
+_PERIOD_FIELDS = ("task_id", "label", "position", "start", "deadline", "status", "progress", "claimed_on",
+                  "completed_on")
 
 
 @dataclass(frozen=True)
@@ -75,16 +78,18 @@ class TaskRow(TaskReading):
     setting an attribute raises instead of changing what the next reader sees.
     """
 
-    __slots__ = _TASK_FIELDS + ("unit_links", "_sealed")
+    __slots__ = _TASK_FIELDS + ("unit_links", "periods", "_sealed")
 
     def __init__(self, values):
         for name, value in zip(_TASK_FIELDS, values):
             object.__setattr__(self, name, value)
         object.__setattr__(self, "unit_links", [])
+        object.__setattr__(self, "periods", [])
         object.__setattr__(self, "_sealed", False)
 
     def seal(self) -> "TaskRow":
         object.__setattr__(self, "unit_links", tuple(self.unit_links))
+        object.__setattr__(self, "periods", tuple(self.periods))
         object.__setattr__(self, "_sealed", True)
         return self
 
@@ -95,6 +100,23 @@ class TaskRow(TaskReading):
 
     def __delattr__(self, name):
         raise AttributeError(f"TaskRow is read-only (shared by the read cache): {name}")
+
+
+class PeriodRow:
+    """One period of a recurring measure as read-only plain data (like ``models.TaskPeriod``)."""
+
+    __slots__ = _PERIOD_FIELDS
+    _sealed = True  # read-only from birth (the read cache's immutability check looks for this)
+
+    def __init__(self, values):
+        for name, value in zip(_PERIOD_FIELDS, values):
+            object.__setattr__(self, name, value)
+
+    def __setattr__(self, name, value):
+        raise AttributeError(f"PeriodRow is read-only (shared by the read cache): {name}")
+
+    def __delattr__(self, name):
+        raise AttributeError(f"PeriodRow is read-only (shared by the read cache): {name}")
 
 
 def subtree_ids(root_id: int):
@@ -122,6 +144,13 @@ def load_plan_rows(plan_id: int, root_id: Optional[int] = None) -> list[TaskRow]
     )
     for task_id, unit_id, role, position in links:
         by_id[task_id].unit_links.append(UnitLinkRow(task_id, unit_id, role, position, units[unit_id]))
+    if any(row.recurrence_every for row in rows):
+        periods = db.session.execute(
+            select(*[getattr(TaskPeriod, name) for name in _PERIOD_FIELDS])
+            .join(Task, Task.id == TaskPeriod.task_id).where(where)
+            .order_by(TaskPeriod.task_id, TaskPeriod.position))
+        for values in periods:
+            by_id[values[0]].periods.append(PeriodRow(values))
     return [row.seal() for row in rows]
 
 
@@ -275,8 +304,16 @@ def derived_status(task: Task, state: NodeState, view: PlanView | None = None) -
     return IN_PROGRESS
 
 
-def task_dict(task: Task, state: NodeState) -> dict:
-    """The API shape of SPEC 3."""
+def periods_json(task, today: date, rules: LightRules = LightRules()) -> list[dict]:
+    """SPEC 6.6 ``periods``: [{label, deadline, status, light}] of a recurring measure."""
+    return [{"label": p.label, "deadline": p.deadline.isoformat(),
+             "status": p.status, "light": period_light(p, today, rules)}
+            for p in (task.periods if getattr(task, "recurrence_every", "") else [])]
+
+
+def task_dict(task: Task, state: NodeState, today: Optional[date] = None, rules: LightRules = LightRules()) -> dict:
+    """The API shape of SPEC 3 (and 6.6: recurrence, periods, current_period)."""
+    recurring = bool(getattr(task, "recurrence_every", ""))
     return {
         "id": task.id,
         "plan_id": task.plan_id,
@@ -293,6 +330,9 @@ def task_dict(task: Task, state: NodeState) -> dict:
         "light": state.light,
         "overdue_days": state.overdue_days,
         "version": task.version,
+        "recurrence": {"every": task.recurrence_every, "due": task.recurrence_due} if recurring else None,
+        "periods": periods_json(task, today, rules) if recurring and today is not None else [],
+        "current_period": task.current_period if recurring else None,
     }
 
 

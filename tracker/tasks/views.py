@@ -17,6 +17,8 @@ from ..services.progress import (
 from ..services.tasks import ancestors, get_task_for, unit_role
 from ..status import DONE, PENDING_REVIEW
 from ..web import actor, light_rules, request_today, write_today
+from ..deadlines import DeadlineError, read_deadline
+from ..services.periods import period_cards
 from . import bp
 from .forms import ProgressForm, ReviewForm, apply_errors
 
@@ -34,6 +36,14 @@ def mine():
     groups = my_tasks(user, today, rules, quick)
     return render_template("tasks/mine.html", groups=groups, today=today, quick=quick,
                            quick_filters=QUICK_FILTERS, rules=rules)
+
+
+def deadline_reading(text: str):
+    """Start and milestones of the deadline text, for display (None when it does not parse)."""
+    try:
+        return read_deadline(text) if text else None
+    except DeadlineError:
+        return None
 
 
 def _task_page(task_id: int, form: ProgressForm | None = None, review_form: ReviewForm | None = None,
@@ -65,6 +75,8 @@ def _task_page(task_id: int, form: ProgressForm | None = None, review_form: Revi
         history=history, form=form if reportable else None, review_form=review_form,
         may_claim=can_claim(user, task), my_role=unit_role(task, user.unit_id) if user.role == "unit" else None,
         errors=errors or [], conflict=conflict, today=today,
+        period_cards=period_cards(task, today, light_rules()) if task.is_leaf else [],
+        reading=deadline_reading(task.deadline_text),
     ), status
 
 
