@@ -8,6 +8,7 @@ from __future__ import annotations
 import calendar
 import re
 from datetime import date
+from typing import Optional
 
 ONGOING_PHRASES = frozenset({"长期坚持", "持续推进", "长期", "持续开展", "长期推进"})
 
@@ -83,3 +84,37 @@ def parse_deadline(text: str | None) -> date | None:
 
 def is_ongoing_text(text: str) -> bool:
     return re.sub(r"\s+", "", text or "") in ONGOING_PHRASES
+
+
+# --- Extensions (SPEC 6.1): the deadline in force and how it is written ---------------
+
+def effective_deadline_of(deadline: Optional[date], extended_deadline: Optional[date]) -> Optional[date]:
+    """The one rule for the deadline in force."""
+    return extended_deadline if extended_deadline is not None else deadline
+
+
+EXTENDED_MARK = " → 延至 "
+
+
+def deadline_label(text: str, deadline: Optional[date], extended_deadline: Optional[date]) -> str:
+    """The original deadline text, with `` → 延至 YYYY-MM-DD`` when an extension moved it."""
+    text = text or (deadline.isoformat() if deadline else "")
+    if extended_deadline is None or extended_deadline == deadline:
+        return text
+    return f"{text}{EXTENDED_MARK}{extended_deadline.isoformat()}"
+
+
+_EXTENDED_RE = re.compile(r"^(?P<text>.*?)\s*(?:→|->)\s*延至\s*(?P<date>\d{4}-\d{1,2}-\d{1,2})\s*$", re.S)
+
+
+def split_extended(text: str) -> tuple[str, Optional[date]]:
+    """``2024年6月底前 → 延至 2024-09-30`` (as the ledger export writes it) → the original text and
+    the extended date; any other text comes back unchanged with None."""
+    m = _EXTENDED_RE.match((text or "").strip())
+    if not m:
+        return text, None
+    try:
+        y, mo, d = (int(p) for p in m.group("date").split("-"))
+        return m.group("text").strip(), date(y, mo, d)
+    except ValueError:
+        return text, None

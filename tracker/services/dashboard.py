@@ -13,11 +13,11 @@ from typing import Optional
 from sqlalchemy import func, or_, select
 
 from ..extensions import db
-from ..lights import DONE, GREEN, RED, YELLOW, LightRules, evaluate_tree, report_missing, report_period
+from ..lights import DONE, GREEN, RED, YELLOW, LightRules, evaluate_tree, report_owed, report_period
 from ..models import LEAD, ProgressUpdate, Task, TaskUnit, Unit
 from ..status import DONE as DONE_STATUS
 from ..status import PENDING_REVIEW
-from .tasks import PlanView
+from .tasks import PlanView, leads_measure
 
 SORT_KEYS = ("name", "measures", "done", "overdue", "due_soon", "rate", "missing")
 
@@ -75,12 +75,15 @@ def unit_ranking(view: PlanView, today: date, rules: LightRules, *, only_unit_id
                  sort: str = "overdue", descending: bool = True) -> list[UnitRow]:
     """Per lead unit: measures, done, overdue, due soon, completion rate, reports missing this month."""
     rows: dict[int, UnitRow] = {}
+    period = report_period(today)
     for task in view.tasks:
         if not task.is_leaf or task.id not in view.visible:
             continue
         state = view.states[task.id]
         for link in task.unit_links:
-            if link.role != LEAD or (only_unit_id is not None and link.unit_id != only_unit_id):
+            if not leads_measure(task, link.unit_id) or link.role != LEAD:
+                continue
+            if only_unit_id is not None and link.unit_id != only_unit_id:
                 continue
             row = rows.get(link.unit_id)
             if row is None:
@@ -93,7 +96,7 @@ def unit_ranking(view: PlanView, today: date, rules: LightRules, *, only_unit_id
                 row.overdue += 1
             elif state.light == YELLOW and not state.report_missing:
                 row.due_soon += 1
-            if report_missing(task.last_report_period, today, rules):
+            if today.day > rules.report_due_day and report_owed(task.status, task.last_report_period, period):
                 row.missing += 1
     result = list(rows.values())
     if sort not in SORT_KEYS:

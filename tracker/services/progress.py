@@ -17,6 +17,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import selectinload
 
 from ..extensions import db
+from ..lights import report_owed as _report_owed
 from ..lights import report_period
 from ..models import LEAD, Attachment, ProgressUpdate, Review, Task, User, utcnow
 from ..status import DONE, PENDING_REVIEW, STATUS_LABELS, UNIT_REPORTABLE, status_label
@@ -345,10 +346,11 @@ def matches_quick(task: Task, state, quick: str, today: date, rules) -> bool:
     if quick == "overdue":
         return state.light == "red"
     if quick == "due_soon":
-        return (task.deadline is not None and 0 <= (task.deadline - today).days <= rules.warning_days
+        deadline = task.effective_deadline
+        return (deadline is not None and 0 <= (deadline - today).days <= rules.warning_days
                 and task.status != PENDING_REVIEW)
     if quick == "unreported":
-        return task.status != PENDING_REVIEW and (task.last_report_period or "") < report_period(today)
+        return _report_owed(task.status, task.last_report_period, report_period(today))
     return True
 
 

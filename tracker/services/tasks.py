@@ -35,7 +35,7 @@ def task_query():
 _TASK_FIELDS = ("id", "plan_id", "parent_id", "level", "position", "code", "title", "description", "deadline",
                 "deadline_text", "is_leaf", "status", "progress", "latest_progress", "last_reported_at",
                 "last_report_period", "claimed_on", "completed_on", "completed_by_id", "return_comment",
-                "overdue_since", "version", "updated_at")
+                "overdue_since", "extended_deadline", "extension_state", "version", "updated_at")
 
 
 @dataclass(frozen=True)
@@ -139,6 +139,31 @@ def find_unit(name_or_id: str | int) -> Unit:
     if unit is None:
         raise NotFound(f"未找到单位：{text}")
     return unit
+
+
+def leads_measure(task, unit_id: int) -> bool:
+    """The one definition of "a measure the unit leads" (牵头举措): a leaf where it is a lead unit.
+
+    The units page (``measure_counts_by_unit``) and the dashboard's ranking both count this.
+    """
+    return task.is_leaf and any(link.unit_id == unit_id and link.role == LEAD for link in task.unit_links)
+
+
+def measure_counts_by_unit() -> dict[tuple[int, str], int]:
+    """(unit id, ``lead`` | ``co``) → number of measures (leaves); a unit that leads a measure
+    is not counted again as co-operating on it. One statement."""
+    rows = db.session.execute(
+        select(TaskUnit.unit_id, TaskUnit.task_id, TaskUnit.role)
+        .join(Task, Task.id == TaskUnit.task_id).where(Task.is_leaf.is_(True))
+    ).all()
+    roles: dict[tuple[int, int], str] = {}
+    for unit_id, task_id, role in rows:
+        if roles.get((unit_id, task_id)) != LEAD:
+            roles[(unit_id, task_id)] = role
+    counts: dict[tuple[int, str], int] = {}
+    for (unit_id, _task_id), role in roles.items():
+        counts[(unit_id, role)] = counts.get((unit_id, role), 0) + 1
+    return counts
 
 
 def unit_task_ids(tasks: Iterable[Task], unit_id: int) -> set[int]:
@@ -262,8 +287,10 @@ def task_dict(task: Task, state: NodeState) -> dict:
         "title": task.title,
         "lead_units": [u.name for u in task.lead_units],
         "co_units": [u.name for u in task.co_units],
-        "deadline": task.deadline.isoformat() if task.deadline else None,
+        "deadline": task.effective_deadline.isoformat() if task.effective_deadline else None,
+        "original_deadline": task.deadline.isoformat() if task.deadline else None,
         "deadline_text": task.deadline_text,
+        "extension_state": task.extension_state,
         "status": derived_status(task, state),
         "progress": int(round(state.percent)),
         "light": state.light,
