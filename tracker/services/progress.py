@@ -255,6 +255,10 @@ def record_update(task_id: int, actor: User, data: Mapping[str, Any] | UpdateInp
                   + (f"，佐证材料 {len(stored)} 个" if stored else ""))
         if inp.status == PENDING_REVIEW:
             detail += "（申请销号）"
+            from ..notify.events import actor_name, notify_supervisors
+
+            notify_supervisors("claim", entry.id, task, unit=actor.unit if actor.role == "unit" else None,
+                               actor_name=actor_name(actor))
         audit.record("progress_update", actor, target_type="task", target_id=task.id, detail=detail)
         _fault_test_pause()
         db.session.commit()
@@ -289,7 +293,9 @@ def _fault_test_pause() -> None:
 
 # --- Reading: the task page's history and the unit's own measures -----------------
 
-EVENT_LABELS = {"urge": "催办", "overdue": "开始逾期", "overdue_cleared": "解除逾期"}
+EVENT_LABELS = {"urge": "催办", "overdue": "开始逾期", "overdue_cleared": "解除逾期",
+                "extension_request": "申请延期", "extension_approved": "批准延期", "extension_rejected": "驳回延期",
+                "deadline_change": "调整完成时限"}
 
 
 @dataclass

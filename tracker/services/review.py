@@ -97,7 +97,14 @@ def review_task(task_id: int, actor: User, data: Mapping[str, Any] | ReviewInput
         task.completed_by_id = None
         task.claimed_on = None
         task.return_comment = inp.comment
-    db.session.add(Review(task_id=task.id, reviewer_id=actor.id, decision=inp.decision, comment=inp.comment))
+    review = Review(task_id=task.id, reviewer_id=actor.id, decision=inp.decision, comment=inp.comment)
+    db.session.add(review)
+    db.session.flush()
+    if inp.decision in (APPROVE, RETURN):
+        from ..notify.events import actor_name, notify_units
+
+        notify_units("approved" if inp.decision == APPROVE else "returned", review.id, task, task.lead_units,
+                     comment=inp.comment, actor_name=actor_name(actor))
     detail = f"{task.code} {task.title[:40]}：{DECISION_LABELS[inp.decision]}"
     if inp.comment:
         detail += f"，意见：{inp.comment[:200]}"

@@ -17,6 +17,9 @@ from sqlalchemy.orm import Session
 
 from ..models import (
     DataRevision,
+    DeadlineExtension,
+    Notification,
+    TodoRead,
     Plan,
     ProgressUpdate,
     Review,
@@ -26,7 +29,9 @@ from ..models import (
     Unit,
 )
 
-TRACKED_CLASSES = (Task, TaskUnit, Unit, Plan, ProgressUpdate, Review, TaskEvent)
+# Deadline extensions, to-do read marks and outbox rows feed the to-do list and its badge.
+TRACKED_CLASSES = (Task, TaskUnit, Unit, Plan, ProgressUpdate, Review, TaskEvent, DeadlineExtension, TodoRead,
+                   Notification)
 TRACKED_TABLES = frozenset(cls.__tablename__ for cls in TRACKED_CLASSES)
 _FLAG = "tracker_data_changed"
 
