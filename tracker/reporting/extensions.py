@@ -218,13 +218,14 @@ def decide_extension(ext_id: int, actor: User, data: Mapping[str, Any] | Decisio
     if state == APPROVED:
         bump_version(task, based_on)
         task.extended_deadline = ext.new_deadline
-        _sync_overdue_flag(task, today)
     task.extension_state = state
     kind = "extension_approved" if state == APPROVED else "extension_rejected"
     note = (f"批准延期至 {ext.new_deadline.isoformat()}" if state == APPROVED
             else f"驳回延期申请（申请延至 {ext.new_deadline.isoformat()}），完成时限不变") + \
         (f"；意见：{inp.comment}" if inp.comment else "")
     _event(task, kind, actor, today, note)
+    if state == APPROVED:
+        _sync_overdue_flag(task, today)
     audit.record(kind, actor, target_type="task", target_id=task.id,
                  detail=f"{task.code} {task.title[:40]}：{note[:300]}")
     from ..notify.events import actor_name, notify_units
@@ -266,9 +267,9 @@ def set_deadline(task_id: int, actor: User, data: Mapping[str, Any] | RequestInp
     bump_version(task, based_on)
     task.extended_deadline = None if inp.new_deadline == task.deadline else inp.new_deadline
     task.extension_state = APPROVED
-    _sync_overdue_flag(task, today)
     note = f"完成时限调整：{current.isoformat() if current else '无'} → {inp.new_deadline.isoformat()}；理由：{inp.reason}"
     _event(task, "deadline_change", actor, today, note)
+    _sync_overdue_flag(task, today)
     audit.record("deadline_change", actor, target_type="task", target_id=task.id,
                  detail=f"{task.code} {task.title[:40]}：{note[:300]}")
     db.session.flush()

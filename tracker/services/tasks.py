@@ -307,6 +307,7 @@ class TaskFilter:
     light: Optional[str] = None
     root_id: Optional[int] = None  # first-level task
     keyword: str = ""
+    extended: bool = False  # only measures whose deadline was extended (已延期)
 
 
 def parse_filter(args, *, labels_ok: bool = True) -> TaskFilter:
@@ -349,6 +350,12 @@ def parse_filter(args, *, labels_ok: bool = True) -> TaskFilter:
         else:
             errors["task"] = ["一级任务编号无效"]
     f.keyword = (args.get("q") or args.get("keyword") or "").strip()[:100]
+    extended = (args.get("extended") or "").strip()
+    if extended:
+        if extended in ("1", "true", "yes", "已延期"):
+            f.extended = True
+        elif extended not in ("0", "false", "no"):
+            errors["extended"] = ["extended 应为 1 或 0"]
     if errors:
         raise Invalid(errors)
     return f
@@ -364,6 +371,8 @@ def _matches(task: Task, state: NodeState, f: TaskFilter, root_of: dict[int, int
     if f.light is not None and state.light != f.light:
         return False
     if f.root_id is not None and root_of.get(task.id) != f.root_id:
+        return False
+    if f.extended and not (task.is_leaf and task.is_extended):
         return False
     if f.keyword:
         haystack = " ".join([task.code, task.title, task.latest_progress or "", task.deadline_text]
