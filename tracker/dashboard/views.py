@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
 
-from ..notify.todo import cached_todo
+from ..notify.todo import todo_for
 from ..services.dashboard import SORT_KEYS, bar_chart, completion_series, line_chart, overview, unit_ranking
 from ..services.errors import Invalid, NotFound
 from ..services.readcache import cached
@@ -57,7 +57,7 @@ def index():
         "dashboard/index.html", plan=plan, plans=list_plans(), ov=ov, ranking=ranking, today=today,
         sort=sort, descending=descending, sort_labels=SORT_LABELS, keep=keep,
         line=line, bars=bars,
-        own_unit=None if user.can_read_all else user.unit, todo=cached_todo(user, today, rules),
+        own_unit=None if user.can_read_all else user.unit, todo=todo_for(user, today, rules) if user.is_supervisor or user.role == "unit" else None,
     )
 
 

@@ -18,8 +18,6 @@ from sqlalchemy.orm import Session
 from ..models import (
     DataRevision,
     DeadlineExtension,
-    Notification,
-    TodoRead,
     Plan,
     ProgressUpdate,
     Review,
@@ -29,9 +27,7 @@ from ..models import (
     Unit,
 )
 
-# Deadline extensions, to-do read marks and outbox rows feed the to-do list and its badge.
-TRACKED_CLASSES = (Task, TaskUnit, Unit, Plan, ProgressUpdate, Review, TaskEvent, DeadlineExtension, TodoRead,
-                   Notification)
+TRACKED_CLASSES = (Task, TaskUnit, Unit, Plan, ProgressUpdate, Review, TaskEvent, DeadlineExtension)
 TRACKED_TABLES = frozenset(cls.__tablename__ for cls in TRACKED_CLASSES)
 _FLAG = "tracker_data_changed"
 
