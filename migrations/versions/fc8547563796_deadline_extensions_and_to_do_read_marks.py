@@ -1,7 +1,7 @@
 """deadline extensions and to-do read marks
 
 Revision ID: fc8547563796
-Revises: 732e1584e308
+Revises: 089dc4127bb0
 Create Date: 2026-12-02 05:00:07.380045
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'fc8547563796'
-down_revision = '732e1584e308'
+down_revision = '089dc4127bb0'
 branch_labels = None
 depends_on = None
 
