@@ -11,7 +11,8 @@ from tracker.services.users import create_token, get_user_by_name
 
 TASK_KEYS = {"id", "plan_id", "parent_id", "level", "code", "title", "lead_units", "co_units", "deadline",
              "deadline_text", "status", "progress", "light", "overdue_days", "version",
-             "recurrence", "periods", "current_period"}
+             "recurrence", "periods", "current_period",
+             "original_deadline", "extension_state"}  # SPEC 6.1, 6.6
 
 
 def token_for(app, username):

@@ -11,7 +11,7 @@ from tests.workflow import LEAD, measure, set_task, task_row, token_for
 from tracker.extensions import db
 
 ROLES = {"admin": "admin", "supervisor": "dubanke", "viewer": "leader", "unit_own": "jtj", "unit_other": "dktz"}
-BLUEPRINTS = ("tasks", "review", "api")
+BLUEPRINTS = ("tasks", "review", "api", "extensions")
 
 # (endpoint, method) -> expected status per role; "anon" is not logged in.
 EXPECTED = {
@@ -27,7 +27,44 @@ EXPECTED = {
     ("api.overdue", "GET"): dict(anon=401, admin=200, supervisor=200, viewer=200, unit_own=200, unit_other=200),
     ("api.task_updates", "POST"): dict(anon=401, admin=201, supervisor=201, viewer=403, unit_own=201, unit_other=403),
     ("api.task_review", "POST"): dict(anon=401, admin=201, supervisor=201, viewer=403, unit_own=403, unit_other=403),
+    # Deadline extensions and the to-do list (issue 11).
+    ("api.task_extensions", "POST"): dict(anon=401, admin=403, supervisor=403, viewer=403, unit_own=201,
+                                          unit_other=403),
+    ("api.extension_decision", "POST"): dict(anon=401, admin=200, supervisor=200, viewer=403, unit_own=403,
+                                             unit_other=403),
+    ("api.extensions", "GET"): dict(anon=401, admin=200, supervisor=200, viewer=200, unit_own=200, unit_other=200),
+    ("api.todo", "GET"): dict(anon=401, admin=200, supervisor=200, viewer=200, unit_own=200, unit_other=200),
+    ("api.todo_read", "POST"): dict(anon=401, admin=200, supervisor=200, viewer=200, unit_own=200, unit_other=200),
+    ("extensions.request_form", "POST"): dict(anon=302, admin=403, supervisor=403, viewer=403, unit_own=302,
+                                              unit_other=403),
+    ("extensions.deadline_form", "POST"): dict(anon=302, admin=302, supervisor=302, viewer=403, unit_own=403,
+                                               unit_other=403),
+    ("extensions.queue", "GET"): dict(anon=302, admin=200, supervisor=200, viewer=403, unit_own=403, unit_other=403),
+    ("extensions.decide", "POST"): dict(anon=302, admin=302, supervisor=302, viewer=403, unit_own=403,
+                                        unit_other=403),
 }
+
+
+def reset_extensions(app, task_id, *, pending: bool) -> int | None:
+    """The measure dated 2024-12-31 with no extension; with ``pending`` one request waiting."""
+    from datetime import date
+
+    from sqlalchemy import delete
+
+    from tracker.models import DeadlineExtension
+
+    set_task(app, task_id, deadline=date(2024, 12, 31), extended_deadline=None, extension_state=None)
+    with app.app_context():
+        db.session.execute(delete(DeadlineExtension).where(DeadlineExtension.task_id == task_id))
+        ext_id = None
+        if pending:
+            ext = DeadlineExtension(task_id=task_id, request_date=date(2024, 7, 1), new_deadline=date(2025, 3, 31),
+                                    reason="权限测试", state="pending")
+            db.session.add(ext)
+            db.session.flush()
+            ext_id = ext.id
+        db.session.commit()
+        return ext_id
 
 
 def routes(app):
@@ -72,7 +109,21 @@ def call(app, client, endpoint, method, role, task_id, att_id):
     if endpoint in ("review.decide", "api.task_review"):
         set_task(app, task_id, status="pending_review", progress=100)
         version = task_row(app, task_id)["version"]
+    ext_id = None
+    if endpoint in ("api.task_extensions", "extensions.request_form", "extensions.deadline_form",
+                    "api.extension_decision", "extensions.decide"):
+        ext_id = reset_extensions(app, task_id, pending=endpoint in ("api.extension_decision", "extensions.decide"))
+        version = task_row(app, task_id)["version"]
     path = {
+        "api.task_extensions": f"/api/v1/tasks/{task_id}/extensions",
+        "api.extension_decision": f"/api/v1/extensions/{ext_id}/decision",
+        "api.extensions": "/api/v1/extensions?state=pending",
+        "api.todo": "/api/v1/todo",
+        "api.todo_read": "/api/v1/todo/read",
+        "extensions.request_form": f"/tasks/{task_id}/extensions",
+        "extensions.deadline_form": f"/tasks/{task_id}/deadline",
+        "extensions.queue": "/extensions",
+        "extensions.decide": f"/extensions/{ext_id}/decision",
         "tasks.mine": "/my-tasks",
         "tasks.detail": f"/tasks/{task_id}",
         "tasks.report": f"/tasks/{task_id}/updates",
@@ -98,6 +149,16 @@ def call(app, client, endpoint, method, role, task_id, att_id):
                                                         "version": version})
     if endpoint == "api.task_review":
         return client.post(path, headers=headers, json={"decision": "approve", "version": version})
+    if endpoint == "api.task_extensions":
+        return client.post(path, headers=headers, json={"new_deadline": "2025-06-30", "reason": "权限测试"})
+    if endpoint == "api.extension_decision":
+        return client.post(path, headers=headers, json={"decision": "approve", "comment": ""})
+    if endpoint == "api.todo_read":
+        return client.post(path, headers=headers, json={"keys": ["claim:1:2024-07-01"]})
+    if endpoint in ("extensions.request_form", "extensions.deadline_form"):
+        return client.post(path, data={"new_deadline": "2025-06-30", "reason": "权限测试", "version": str(version)})
+    if endpoint == "extensions.decide":
+        return client.post(path, data={"decision": "approve", "comment": ""})
     raise AssertionError(f"no call for {endpoint} {method}")
 
 

@@ -91,8 +91,10 @@ def test_simulated_month_one_email_per_unit_per_day_no_duplicates(mail_app, smtp
             assert f"http://127.0.0.1:5000/tasks/{june.id}" in body
             assert sorted(rcpt) == ["sfj@tjbd.example.cn", "sfjzfjdk@tjbd.example.cn"]
         for day in days(date(2024, 7, 2), date(2024, 7, 7)):
+            # Not a trigger day for this measure: it appears only as part of a full overdue list
+            # (an email whose 逾期 section lists every overdue measure of the unit).
             mail = sfj_mail(day)
-            assert mail is None or june.title not in text_of(mail[1])
+            assert mail is None or june.title not in text_of(mail[1]) or "【逾期】" in text_of(mail[1])
         rcpt, msg = sfj_mail(date(2024, 7, 1))
         assert msg["Subject"].startswith("【逾期提醒】区司法局：") and "项任务已逾期" in msg["Subject"]
 

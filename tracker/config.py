@@ -89,6 +89,8 @@ class Config:
     ESCALATION_DAYS = _int("TRACKER_ESCALATION_DAYS", 30)
     REMIND_CO_UNITS = _bool("TRACKER_REMIND_CO_UNITS")  # report reminders to co-operating units too
     WORKDAYS_ONLY = _bool("TRACKER_WORKDAYS_ONLY")
+    # Event notices (SPEC 6.2): new claims and extension requests to the supervisors (off: units only).
+    NOTIFY_SUPERVISORS_ON_EVENTS = _bool("TRACKER_NOTIFY_SUPERVISORS_ON_EVENTS", True)
     SCHEDULER_TIME = os.environ.get("TRACKER_SCHEDULER_TIME", "08:30")
     SCHEDULER_CATCHUP_DAYS = _int("TRACKER_SCHEDULER_CATCHUP_DAYS", 31)
     SCHEDULER_DELIVERY_MINUTES = _int("TRACKER_SCHEDULER_DELIVERY_MINUTES", 5)

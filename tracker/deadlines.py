@@ -232,3 +232,37 @@ def is_ongoing_text(text: str) -> bool:
         return read_deadline(text).ongoing
     except DeadlineError:
         return False
+
+
+# --- Extensions (SPEC 6.1): the deadline in force and how it is written ---------------
+
+def effective_deadline_of(deadline: Optional[date], extended_deadline: Optional[date]) -> Optional[date]:
+    """The one rule for the deadline in force."""
+    return extended_deadline if extended_deadline is not None else deadline
+
+
+EXTENDED_MARK = " → 延至 "
+
+
+def deadline_label(text: str, deadline: Optional[date], extended_deadline: Optional[date]) -> str:
+    """The original deadline text, with `` → 延至 YYYY-MM-DD`` when an extension moved it."""
+    text = text or (deadline.isoformat() if deadline else "")
+    if extended_deadline is None or extended_deadline == deadline:
+        return text
+    return f"{text}{EXTENDED_MARK}{extended_deadline.isoformat()}"
+
+
+_EXTENDED_RE = re.compile(r"^(?P<text>.*?)\s*(?:→|->)\s*延至\s*(?P<date>\d{4}-\d{1,2}-\d{1,2})\s*$", re.S)
+
+
+def split_extended(text: str) -> tuple[str, Optional[date]]:
+    """``2024年6月底前 → 延至 2024-09-30`` (as the ledger export writes it) → the original text and
+    the extended date; any other text comes back unchanged with None."""
+    m = _EXTENDED_RE.match((text or "").strip())
+    if not m:
+        return text, None
+    try:
+        y, mo, d = (int(p) for p in m.group("date").split("-"))
+        return m.group("text").strip(), date(y, mo, d)
+    except ValueError:
+        return text, None

@@ -11,6 +11,7 @@ from datetime import date
 from types import MappingProxyType
 from typing import Iterable, Mapping, Optional
 
+from .deadlines import effective_deadline_of
 from .status import DONE as DONE_STATUS
 from .status import PENDING_REVIEW
 
@@ -47,6 +48,18 @@ def report_period(day: date) -> str:
 def report_missing(last_report_period: str, today: date, rules: LightRules = LightRules()) -> bool:
     """True when this month's report is due (past the due day) and not yet in."""
     return today.day > rules.report_due_day and (last_report_period or "") < report_period(today)
+
+
+def report_owed(status: str, last_report_period: str, period: str) -> bool:
+    """The one rule for "this measure owes a report for ``period``" (未报送 and 本月未报送 alike).
+
+    Only open measures that can take a report owe one: 未启动 and 推进中. A measure whose
+    completion claim waits for review (待审核) cannot take a report (its form is hidden) and
+    a finished one has nothing to report, so neither is listed.
+    """
+    from .status import IN_PROGRESS, NOT_STARTED
+
+    return status in (NOT_STARTED, IN_PROGRESS) and (last_report_period or "") < period
 
 
 def measure_light(
@@ -114,7 +127,7 @@ class NodeState:
 def leaf_state(task, today: date, rules: LightRules = LightRules()) -> NodeState:
     result = measure_light(
         status=task.status,
-        deadline=task.deadline,
+        deadline=effective_deadline_of(task.deadline, getattr(task, "extended_deadline", None)),
         today=today,
         last_report_period=getattr(task, "last_report_period", "") or "",
         claimed_on=getattr(task, "claimed_on", None),

@@ -20,10 +20,14 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
+from sqlalchemy import func
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from .deadlines import EXTENDED_MARK, deadline_label, effective_deadline_of  # noqa: F401
 from .extensions import db
 from .status import DONE, NOT_STARTED
 
@@ -199,6 +203,28 @@ class TaskReading:
     def is_ongoing(self) -> bool:
         return self.is_leaf and self.deadline is None
 
+    @hybrid_property
+    def effective_deadline(self) -> Optional[date]:
+        """The deadline in force: an approved extension's date, else the plan's (SPEC 6.1).
+
+        Lights, overdue flags, reminders, the ledger, the export and the API all read
+        this; ``deadline`` / ``deadline_text`` stay the plan's original."""
+        return effective_deadline_of(self.deadline, self.extended_deadline)
+
+    @effective_deadline.inplace.expression
+    @classmethod
+    def _effective_deadline_sql(cls):
+        return func.coalesce(cls.extended_deadline, cls.deadline)
+
+    @property
+    def is_extended(self) -> bool:
+        return self.extended_deadline is not None and self.extended_deadline != self.deadline
+
+    @property
+    def deadline_label(self) -> str:
+        """``2024年6月底前 → 延至 2024-09-30`` when extended, else the original text."""
+        return deadline_label(self.deadline_text, self.deadline, self.extended_deadline)
+
     @property
     def is_done(self) -> bool:
         return self.status == DONE
@@ -234,6 +260,10 @@ class Task(TaskReading, db.Model):
     completed_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))
     return_comment: Mapped[str] = mapped_column(Text, default="")
     overdue_since: Mapped[Optional[date]] = mapped_column(Date)
+    # Deadline extensions (SPEC 6.1): the approved new date; ``deadline`` stays the plan's.
+    extended_deadline: Mapped[Optional[date]] = mapped_column(Date)
+    # State of the latest extension request: None, pending, approved, rejected.
+    extension_state: Mapped[Optional[str]] = mapped_column(String(10))
     version: Mapped[int] = mapped_column(Integer, default=1)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
     # Recurring measures (SPEC 6.6): every year|half|quarter|month, due "MM-DD"|"DD"; the
@@ -355,6 +385,52 @@ class TaskEvent(db.Model):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
     actor: Mapped[Optional[User]] = relationship()
+
+
+class DeadlineExtension(db.Model):
+    """A request to extend a measure's deadline (延期申请), or a supervisor's direct change.
+
+    At most one pending request per measure (a partial unique index). The task's
+    original deadline is never changed; approval sets ``Task.extended_deadline``.
+    """
+
+    __tablename__ = "deadline_extensions"
+    __table_args__ = (
+        Index("uq_extensions_one_pending", "task_id", unique=True,
+              sqlite_where=text("state = 'pending'"), postgresql_where=text("state = 'pending'")),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"), index=True)
+    unit_id: Mapped[Optional[int]] = mapped_column(ForeignKey("units.id"), index=True)
+    requested_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    request_date: Mapped[date] = mapped_column(Date)
+    old_deadline: Mapped[Optional[date]] = mapped_column(Date)  # effective deadline when requested
+    new_deadline: Mapped[date] = mapped_column(Date)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    late: Mapped[bool] = mapped_column(Boolean, default=False)  # 逾期申请: asked after the deadline
+    direct: Mapped[bool] = mapped_column(Boolean, default=False)  # set by a supervisor, no request
+    state: Mapped[str] = mapped_column(String(10), default="pending")  # pending | approved | rejected
+    decided_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))
+    decided_at: Mapped[Optional[datetime]] = mapped_column(DateTime)
+    decision_date: Mapped[Optional[date]] = mapped_column(Date)
+    comment: Mapped[str] = mapped_column(Text, default="")
+
+    task: Mapped[Task] = relationship()
+    unit: Mapped[Optional[Unit]] = relationship()
+    requested_by: Mapped[Optional[User]] = relationship(foreign_keys=[requested_by_id])
+    decided_by: Mapped[Optional[User]] = relationship(foreign_keys=[decided_by_id])
+
+
+class TodoRead(db.Model):
+    """A user's "read" mark on one to-do item (SPEC 6.2), by the item's stable key."""
+
+    __tablename__ = "todo_reads"
+    __table_args__ = (UniqueConstraint("user_id", "item_key", name="uq_todo_reads_user_item"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    item_key: Mapped[str] = mapped_column(String(120))
+    read_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
 class Notification(db.Model):

@@ -22,6 +22,7 @@ NAV = [
     ("bureau.overdue", "逾期清单", ("admin", "supervisor", "viewer")),
     ("bureau.missing", "未报送", ("admin", "supervisor", "viewer")),
     ("review.pending", "待审核", ("admin", "supervisor")),
+    ("extensions.queue", "延期申请", ("admin", "supervisor")),
     ("admin.units", "单位", ("admin", "supervisor")),
     ("admin.users", "用户", ("admin",)),
     ("imports.upload", "导入", ("admin",)),
@@ -67,4 +68,22 @@ def register(app: Flask) -> None:
         def has_endpoint(name: str) -> bool:
             return name in app.view_functions
 
-        return {"nav_items": nav_items, "has_endpoint": has_endpoint}
+        return {"nav_items": nav_items, "has_endpoint": has_endpoint, "todo_badge": todo_badge}
+
+    def todo_badge():
+        """Unread to-do items of the logged-in user for the nav badge (None: no badge for this role)."""
+        if not current_user.is_authenticated or not (current_user.is_supervisor or current_user.role == "unit"):
+            return None
+        from .notify.todo import badge_count
+        from .services.errors import Invalid
+        from .web import app_today, light_rules, request_today
+
+        try:
+            try:
+                today = request_today()
+            except Invalid:
+                today = app_today()
+            return badge_count(current_user._get_current_object(), today, light_rules())
+        except Exception:  # an error page must render even when the database does not answer
+            app.logger.exception("to-do badge not computed")
+            return None

@@ -114,6 +114,57 @@ def task_review(task_id: int):
     return _task_answer(task, 201, today)
 
 
+# --- Deadline extensions (SPEC 6.1) and the to-do list (SPEC 6.2) ---------------------
+
+@bp.post("/tasks/<int:task_id>/extensions")
+def task_extensions(task_id: int):
+    from ..reporting.extensions import extension_dict, request_extension
+    from ..services.tasks import get_task_for
+
+    get_task_for(actor(), task_id)  # 404 / 403 before looking at the body
+    ext = request_extension(task_id, actor(), _json_body(), write_today())
+    return jsonify(extension_dict(ext)), 201
+
+
+@bp.post("/extensions/<int:ext_id>/decision")
+def extension_decision(ext_id: int):
+    from ..reporting.extensions import decide_extension, extension_dict, get_extension
+
+    get_extension(ext_id)
+    if not actor().is_supervisor:
+        return error_response(403, "只有督办人员可以审批延期申请")
+    ext = decide_extension(ext_id, actor(), _json_body(), write_today())
+    return jsonify(extension_dict(ext)), 200
+
+
+@bp.get("/extensions")
+def extensions():
+    from ..reporting.extensions import extension_dict, list_extensions, parse_state
+
+    state = parse_state(request.args.get("state"))
+    return jsonify([extension_dict(e) for e in list_extensions(actor(), state)])
+
+
+@bp.get("/todo")
+def todo():
+    from ..notify.todo import todo_for
+
+    result = todo_for(actor(), request_today(), light_rules())
+    return jsonify({"items": [item.as_dict() for item in result.items], "unread": result.unread})
+
+
+@bp.post("/todo/read")
+def todo_read():
+    from ..notify.todo import mark_read
+
+    data = _json_body()
+    keys = data.get("keys")
+    if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys):
+        raise Invalid({"keys": ["keys 应为待办事项 key 的列表"]})
+    marked = mark_read(actor(), keys)
+    return jsonify({"marked": marked}), 200
+
+
 @bp.errorhandler(Conflict)
 def _conflict(exc: Conflict):
     from ..extensions import db

@@ -1,7 +1,8 @@
 from __future__ import annotations
 
-from flask import render_template, request
+from flask import flash, redirect, render_template, request, url_for
 
+from ..notify.todo import todo_for
 from ..services.dashboard import SORT_KEYS, bar_chart, completion_series, line_chart, overview, unit_ranking
 from ..services.errors import NotFound
 from ..validation import parse_id
@@ -55,5 +56,15 @@ def index():
         "dashboard/index.html", plan=plan, plans=list_plans(), ov=ov, ranking=ranking, today=today,
         sort=sort, descending=descending, sort_labels=SORT_LABELS, keep=keep,
         line=line, bars=bars,
-        own_unit=None if user.can_read_all else user.unit,
+        own_unit=None if user.can_read_all else user.unit, todo=todo_for(user, today, rules) if user.is_supervisor or user.role == "unit" else None,
     )
+
+
+@bp.post("/todo/read")
+def todo_read():
+    """Mark one to-do item (or several: ``key`` repeated) read; back to the landing page."""
+    from ..notify.todo import mark_read
+
+    mark_read(actor(), request.form.getlist("key"))
+    flash("已标记为已读。", "success")
+    return redirect(url_for("dashboard.index") + "#todo")

@@ -33,14 +33,20 @@ def measure_cells(row, task_href: str) -> Markup:
                    if latest else "")
     reason = f' title="{escape(st.reason)}"' if st.reason else ""
     overdue = f'<div class="small text-danger">{st.overdue_days}天</div>' if st.overdue_days else ""
-    deadline = m.deadline.isoformat() if m.deadline else ""
+    effective = m.effective_deadline
+    deadline = effective.isoformat() if effective else ""
+    if m.is_extended:
+        deadline_html = (f'{escape(m.deadline_text or "")}<div class="small text-primary extended-deadline">'
+                         f'→ 延至 {deadline}</div>')
+    else:
+        deadline_html = str(escape(m.deadline_text or ""))
     period = (f'<div class="small text-muted period-note" title="当前周期 · 已销号/已开始周期数">{escape(row.period)}</div>'
               if getattr(row, "period", "") else "")
     return Markup(
         f'<td class="col-measure">{link}</td>'
         f'<td class="col-units">{lead}</td>'
         f'<td class="col-units">{co}</td>'
-        f'<td class="col-deadline" title="{deadline}">{escape(m.deadline_text or "")}{period}</td>'
+        f'<td class="col-deadline" title="{deadline}">{deadline_html}{period}</td>'
         f'<td class="col-status">{escape(status_label(m.status, m.is_ongoing))}</td>'
         f'<td class="col-progress"><div class="progress progress-thin" role="progressbar" aria-valuenow="{p}" '
         f'aria-valuemin="0" aria-valuemax="100"><div class="progress-bar bg-{cls}" style="width: {p}%"></div></div> '

@@ -22,7 +22,7 @@ from . import bp
 from .render import measure_cells
 
 # Query-string keys that make up the ledger's filter state (kept in the URL).
-FILTER_KEYS = ("plan", "task", "unit", "status", "light", "q", "today")
+FILTER_KEYS = ("plan", "task", "unit", "status", "light", "q", "extended", "today")
 
 
 def _plan_arg():
@@ -59,6 +59,8 @@ def filter_note(view, filt) -> str:
         parts.append(f"预警 {LIGHT_LABELS.get(filt.light, filt.light)}")
     if filt.keyword:
         parts.append(f"关键词“{filt.keyword}”")
+    if filt.extended:
+        parts.append("已延期")
     return "，".join(parts)
 
 

@@ -206,12 +206,9 @@ class UnitRow:
 def list_units() -> list[UnitRow]:
     """Every unit with its measure and user counts (three queries whatever the size)."""
     units = all_units()
-    links: dict[tuple[int, str], int] = {}
-    for unit_id, role, count in db.session.execute(
-        select(TaskUnit.unit_id, TaskUnit.role, func.count(func.distinct(TaskUnit.task_id)))
-        .group_by(TaskUnit.unit_id, TaskUnit.role)
-    ):
-        links[(unit_id, role)] = count
+    from .tasks import measure_counts_by_unit
+
+    links = measure_counts_by_unit()  # measures (leaves) only, as on the dashboard
     users = dict(db.session.execute(
         select(User.unit_id, func.count(User.id)).where(User.unit_id.is_not(None)).group_by(User.unit_id)
     ).all())

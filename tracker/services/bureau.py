@@ -12,7 +12,7 @@ from jinja2 import TemplateError
 from sqlalchemy import select
 
 from ..extensions import db
-from ..lights import report_period
+from ..lights import report_owed, report_period
 from ..models import LEAD, ProgressUpdate, Task, TaskEvent, Unit, User
 from ..status import DONE, status_label
 from . import audit
@@ -110,14 +110,15 @@ def _roots_by_task() -> tuple[dict[int, RootRow], list[RootRow]]:
 def overdue_rows(today: date, f: OverdueFilter = OverdueFilter()) -> tuple[list[OverdueRow], list[RootRow]]:
     """Overdue measures on ``today`` (most overdue first), filtered; plus the first-level tasks."""
     tasks = db.session.execute(
-        task_query().where(Task.is_leaf.is_(True), Task.status != DONE, Task.deadline < today).order_by(Task.id)
+        task_query().where(Task.is_leaf.is_(True), Task.status != DONE, Task.effective_deadline < today)
+        .order_by(Task.id)
     ).scalars().unique().all()
     roots, root_list = _roots_by_task()
     rows = []
     for task in tasks:
-        if not is_overdue(task.status, task.deadline, task.claimed_on, today):
+        if not is_overdue(task.status, task.effective_deadline, task.claimed_on, today):
             continue
-        days = (today - task.deadline).days
+        days = (today - task.effective_deadline).days
         if days < f.min_days:
             continue
         if f.unit_id is not None and not any(link.unit_id == f.unit_id for link in task.unit_links):
@@ -156,7 +157,7 @@ def overdue_workbook(rows: list[OverdueRow], today: date) -> bytes:
     for row, r in enumerate(rows, start=3):
         t = r.task
         write_row(ws, row, [t.code, t.title, f"{r.root.code} {r.root.title}" if r.root else "", r.lead_names,
-                            r.co_names, t.deadline_text, t.deadline + timedelta(days=1),
+                            r.co_names, t.deadline_label, t.effective_deadline + timedelta(days=1),
                             r.days, status_label(t.status, t.is_ongoing), t.latest_progress or ""])
         ws.cell(row=row, column=7).number_format = "yyyy-mm-dd"
         ws.cell(row=row, column=8).fill = red
@@ -193,9 +194,11 @@ class MissingUnit:
 
 
 def missing_reports(period: str, unit_id: Optional[int] = None) -> list[MissingUnit]:
-    """Lead units with open measures that have no progress report for ``period``, per measure."""
-    year, month = (int(p) for p in period.split("-"))
-    month_start = date(year, month, 1)
+    """Lead units with open measures that have no progress report for ``period``, per measure.
+
+    Which measures owe a report is ``lights.report_owed`` (the unit's "本月未报送" filter uses
+    it too): 待审核 and finished measures owe none, so both lists show the same set.
+    """
     reported = set(db.session.execute(
         select(ProgressUpdate.task_id).where(ProgressUpdate.period == period).distinct()
     ).scalars())
@@ -204,10 +207,10 @@ def missing_reports(period: str, unit_id: Optional[int] = None) -> list[MissingU
     ).scalars().unique().all()
     by_unit: dict[int, MissingUnit] = {}
     for task in tasks:
-        if task.status == DONE and (task.completed_on is None or task.completed_on < month_start):
-            continue  # finished before that month: nothing to report
         if task.id in reported or (task.last_report_period or "") == period:
             continue
+        if not report_owed(task.status, "", period):
+            continue  # claimed (待审核) or finished: no report form, nothing owed
         for link in task.unit_links:
             if link.role != LEAD or not link.unit.active:
                 continue
@@ -261,10 +264,10 @@ def urge(actor: User, today: date, *, task_id: Optional[int] = None, unit_id: Op
             raise Invalid({"unit": [f"{unit.name} 未设置联络邮箱，无法发送催办邮件"]})
         tasks = db.session.execute(
             task_query()
-            .where(Task.is_leaf.is_(True), Task.status != DONE, Task.deadline < today)
-            .where(Task.unit_links.any(unit_id=unit.id, role=LEAD)).order_by(Task.deadline, Task.id)
+            .where(Task.is_leaf.is_(True), Task.status != DONE, Task.effective_deadline < today)
+            .where(Task.unit_links.any(unit_id=unit.id, role=LEAD)).order_by(Task.effective_deadline, Task.id)
         ).scalars().unique().all()
-        tasks = [t for t in tasks if is_overdue(t.status, t.deadline, t.claimed_on, today)]
+        tasks = [t for t in tasks if is_overdue(t.status, t.effective_deadline, t.claimed_on, today)]
         if not tasks:
             raise Invalid({"unit": [f"{unit.name} 没有牵头的逾期任务"]})
         plan.append((unit, tasks, f"urge:unit:{unit.id}:{today.isoformat()}"))
@@ -272,10 +275,12 @@ def urge(actor: User, today: date, *, task_id: Optional[int] = None, unit_id: Op
     result = UrgeResult()
     urged_tasks: dict[int, Task] = {}
     for unit, tasks, key in plan:
-        items = [Item(task_id=t.id, code=t.code, title=t.title, deadline_text=t.deadline_text, deadline=t.deadline,
-                      note=overdue_note(t.deadline, today) if t.deadline and t.deadline < today else "",
+        items = [Item(task_id=t.id, code=t.code, title=t.title, deadline_text=t.deadline_label,
+                      deadline=t.effective_deadline,
+                      note=overdue_note(t.effective_deadline, today)
+                      if t.effective_deadline and t.effective_deadline < today else "",
                       url=task_url(settings, t.id)) for t in tasks]
-        overdue_count = sum(1 for t in tasks if t.deadline and t.deadline < today)
+        overdue_count = sum(1 for t in tasks if t.effective_deadline and t.effective_deadline < today)
         subject = (f"【催办】{unit.name}：请尽快办理{len(tasks)}项逾期任务" if overdue_count == len(tasks)
                    else f"【催办】{unit.name}：请尽快推进{len(tasks)}项任务")
         context = dict(unit=unit, items=items, note=note, today=today, subject=subject,

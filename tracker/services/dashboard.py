@@ -15,11 +15,11 @@ from typing import Mapping, Optional
 from sqlalchemy import func, or_, select
 
 from ..extensions import db
-from ..lights import DONE, GREEN, RED, YELLOW, LightRules, evaluate_tree, report_missing, report_period
+from ..lights import DONE, GREEN, RED, YELLOW, LightRules, evaluate_tree, report_owed, report_period
 from ..models import LEAD, ProgressUpdate, Task, TaskUnit, Unit
 from ..status import DONE as DONE_STATUS
 from ..status import PENDING_REVIEW
-from .tasks import PlanView
+from .tasks import PlanView, leads_measure
 
 SORT_KEYS = ("name", "measures", "done", "overdue", "due_soon", "rate", "missing")
 
@@ -80,12 +80,15 @@ def unit_ranking(view: PlanView, today: date, rules: LightRules, *, only_unit_id
     """Per lead unit: measures, done, overdue, due soon, completion rate, reports missing this month."""
     units: dict[int, Unit] = {}
     tally: dict[int, Counter] = {}
+    period = report_period(today)
     for task in view.tasks:
         if not task.is_leaf or task.id not in view.visible:
             continue
         state = view.states[task.id]
         for link in task.unit_links:
-            if link.role != LEAD or (only_unit_id is not None and link.unit_id != only_unit_id):
+            if not leads_measure(task, link.unit_id) or link.role != LEAD:
+                continue
+            if only_unit_id is not None and link.unit_id != only_unit_id:
                 continue
             units.setdefault(link.unit_id, link.unit)
             counts = tally.setdefault(link.unit_id, Counter())
@@ -97,7 +100,7 @@ def unit_ranking(view: PlanView, today: date, rules: LightRules, *, only_unit_id
                 counts["overdue"] += 1
             elif state.light == YELLOW and not state.report_missing:
                 counts["due_soon"] += 1
-            if report_missing(task.last_report_period, today, rules):
+            if today.day > rules.report_due_day and report_owed(task.status, task.last_report_period, period):
                 counts["missing"] += 1
     result = [UnitRow(units[uid], measures=c["measures"], done=c["done"], overdue=c["overdue"],
                       due_soon=c["due_soon"], missing=c["missing"]) for uid, c in tally.items()]

@@ -149,7 +149,7 @@ def ledger_workbook(plan: Plan, table: LedgerTable, today: date, *, filter_note:
         _text(ws, r, col, m.title, body)
         _text(ws, r, col + 1, unit_names(m, "lead"), body)
         _text(ws, r, col + 2, unit_names(m, "co"), body)
-        _text(ws, r, col + 3, m.deadline_text or "", center)
+        _text(ws, r, col + 3, m.deadline_label or "", center)
         _text(ws, r, col + 4, status_label(m.status, m.is_ongoing), center)
         pct = ws.cell(row=r, column=col + 5, value=round(state.percent / 100.0, 4))
         pct.style = percent_style

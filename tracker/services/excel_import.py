@@ -24,6 +24,7 @@ from openpyxl import load_workbook
 from openpyxl.utils import get_column_letter
 from sqlalchemy import select
 
+from ..deadlines import split_extended
 from ..extensions import db
 from ..models import Plan, User
 from . import audit
@@ -258,6 +259,10 @@ def read_ledger(data: bytes, title: Optional[str] = None, *, max_bytes: int = DE
             cell, origin, continued = sheet.cell(r, c)
             # A measure field merged over several rows: each row shares the value (reported once).
             text = _cell_text(cell, where(*origin), [] if continued else problems, allow_date=(f == "deadline"))
+            if f == "deadline":
+                # A ledger exported by the tracker writes "原时限 → 延至 YYYY-MM-DD": the plan keeps
+                # the original text; the extension is not imported (it lives in the task history).
+                text = split_extended(text)[0]
             own[f] = text
             if text and not continued:
                 any_own_value = True

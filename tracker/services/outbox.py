@@ -36,7 +36,7 @@ QUEUED, SENDING, SENT, FAILED = "queued", "sending", "sent", "failed"
 EMAIL = "email"
 STATES = (QUEUED, SENDING, SENT, FAILED)
 STATE_LABELS = {QUEUED: "待发送", SENDING: "发送中", SENT: "已发送", FAILED: "发送失败"}
-KIND_LABELS = {"unit_daily": "单位提醒", "bureau_digest": "督办日报", "urge": "催办"}
+KIND_LABELS = {"unit_daily": "单位提醒", "bureau_digest": "督办日报", "urge": "催办", "event": "事件通知"}
 
 
 def _insert(values: dict):

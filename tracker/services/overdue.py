@@ -66,9 +66,9 @@ def check_overdue(today: date) -> OverdueResult:
     moved_on = roll_periods(today)  # a recurring measure is overdue by its current period
     result = OverdueResult()
     rows = db.session.execute(
-        select(Task.id, Task.status, Task.deadline, Task.claimed_on, Task.overdue_since)
+        select(Task.id, Task.status, Task.effective_deadline, Task.claimed_on, Task.overdue_since)
         .where(Task.is_leaf.is_(True))
-        .where((Task.overdue_since.is_not(None)) | ((Task.deadline < today) & (Task.status != DONE)))
+        .where((Task.overdue_since.is_not(None)) | ((Task.effective_deadline < today) & (Task.status != DONE)))
         .order_by(Task.id)  # one lock order for concurrent runs
     ).all()
     to_flag: dict[date, list[int]] = defaultdict(list)
@@ -87,7 +87,7 @@ def check_overdue(today: date) -> OverdueResult:
     now = utcnow()
     for first_day in sorted(to_flag):
         deadline = first_day - timedelta(days=1)
-        note = f"完成时限 {deadline.isoformat()} 已过，自 {first_day.isoformat()} 起逾期"
+        note = f"完成时限 {deadline.isoformat()} 已过，自 {first_day.isoformat()} 起逾期"  # the effective one
         for task_id in sorted(_set_overdue_since(to_flag[first_day], first_day)):
             events.append({"task_id": task_id, "kind": "overdue", "event_date": first_day, "note": note,
                            "created_at": now})

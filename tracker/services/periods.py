@@ -66,6 +66,10 @@ def advance(task: Task, today: date) -> bool:
     previous = task.current_period
     task.current_period = period.label
     task.deadline = period.deadline
+    # An extension (SPEC 6.1) moved the deadline of the period it was granted for, not the next one.
+    task.extended_deadline = None
+    if task.extension_state != "pending":
+        task.extension_state = None
     task.status = period.status if period.status != NOT_STARTED or not period.progress else IN_PROGRESS
     task.progress = period.progress
     task.claimed_on = period.claimed_on

@@ -17,6 +17,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import selectinload
 
 from ..extensions import db
+from ..lights import report_owed as _report_owed
 from ..lights import report_period
 from ..models import LEAD, Attachment, ProgressUpdate, Review, Task, User, utcnow
 from ..status import DONE, PENDING_REVIEW, STATUS_LABELS, UNIT_REPORTABLE, status_label
@@ -227,6 +228,10 @@ def record_update(task_id: int, actor: User, data: Mapping[str, Any] | UpdateInp
                   + (f"，佐证材料 {len(stored)} 个" if stored else ""))
         if inp.status == PENDING_REVIEW:
             detail += "（申请销号）"
+            from ..notify.events import actor_name, notify_supervisors
+
+            notify_supervisors("claim", entry.id, task, unit=actor.unit if actor.role == "unit" else None,
+                               actor_name=actor_name(actor))
         audit.record("progress_update", actor, target_type="task", target_id=task.id, detail=detail)
         _fault_test_pause()
         db.session.commit()
@@ -261,7 +266,9 @@ def _fault_test_pause() -> None:
 
 # --- Reading: the task page's history and the unit's own measures -----------------
 
-EVENT_LABELS = {"urge": "催办", "overdue": "开始逾期", "overdue_cleared": "解除逾期", "period": "进入新周期"}
+EVENT_LABELS = {"urge": "催办", "overdue": "开始逾期", "overdue_cleared": "解除逾期", "period": "进入新周期",
+                "extension_request": "申请延期", "extension_approved": "批准延期", "extension_rejected": "驳回延期",
+                "deadline_change": "调整完成时限"}
 
 
 @dataclass
@@ -318,10 +325,11 @@ def matches_quick(task: Task, state, quick: str, today: date, rules) -> bool:
     if quick == "overdue":
         return state.light == "red"
     if quick == "due_soon":
-        return (task.deadline is not None and 0 <= (task.deadline - today).days <= rules.warning_days
+        deadline = task.effective_deadline
+        return (deadline is not None and 0 <= (deadline - today).days <= rules.warning_days
                 and task.status != PENDING_REVIEW)
     if quick == "unreported":
-        return task.status != PENDING_REVIEW and (task.last_report_period or "") < report_period(today)
+        return _report_owed(task.status, task.last_report_period, report_period(today))
     return True
 
 

@@ -30,7 +30,7 @@ from sqlalchemy import select
 
 from ..extensions import db
 from ..lights import report_period
-from ..models import CO, LEAD, Notification, Task, TaskUnit, Unit, User, utcnow
+from ..models import CO, LEAD, Notification, Task, TaskUnit, Unit, User, deadline_label, effective_deadline_of, utcnow
 from ..notify import compose, split_addresses
 from ..notify.channels import fan_out, targets, webhooks_by_owner
 from ..status import DONE, IN_PROGRESS, NOT_STARTED, PENDING_REVIEW
@@ -167,12 +167,17 @@ class Measure:
     """
 
     FIELDS = ("id", "code", "title", "deadline", "deadline_text", "status", "claimed_on", "last_report_period",
-              "current_period")
+              "current_period", "extended_deadline")
     __slots__ = FIELDS + ("unit_links",)
 
     def __init__(self, values):
-        (self.id, self.code, self.title, self.deadline, self.deadline_text, self.status, self.claimed_on,
-         self.last_report_period, self.current_period) = values  # the order of FIELDS
+        (self.id, self.code, self.title, deadline, text, self.status, self.claimed_on,
+         self.last_report_period, self.current_period, extended) = values  # the order of FIELDS
+        # Every rule below reads ``deadline``: here it is the effective one (SPEC 6.1);
+        # the text shows the original and the extension (``… → 延至 …``).
+        self.deadline = effective_deadline_of(deadline, extended)
+        self.deadline_text = deadline_label(text, deadline, extended)
+        self.extended_deadline = extended
         self.unit_links: list[_Link] = []
 
     @property
@@ -229,7 +234,22 @@ def collect_unit_mails(measures: list[Measure], days: list[date], today: date, s
                 if note:
                     for unit in leads + (cos if settings.remind_co_units else []):
                         mail_for(unit).add(REPORT, _item(task, note, settings))
+    add_all_overdue(mails, measures, today, settings)
     return {uid: m for uid, m in mails.items() if not m.empty}
+
+
+def add_all_overdue(mails: dict[int, UnitMail], measures: list[Measure], today: date, settings: Settings) -> None:
+    """An email that reports overdue measures lists every overdue measure the unit leads,
+    not only those on their first (or repeat) overdue day, so its subject counts them all."""
+    wanted = {uid for uid, m in mails.items() if m.sections[OVERDUE]}
+    if not wanted:
+        return
+    for task in measures:
+        if task.deadline is None or not is_overdue(task.status, task.deadline, task.claimed_on, today):
+            continue
+        for link in task.unit_links:
+            if link.role == LEAD and link.unit.id in wanted:
+                mails[link.unit.id].add(OVERDUE, _item(task, overdue_note(task.deadline, today), settings))
 
 
 def unit_subject(mail: UnitMail) -> str:

@@ -98,8 +98,15 @@ def review_task(task_id: int, actor: User, data: Mapping[str, Any] | ReviewInput
         task.claimed_on = None
         task.return_comment = inp.comment
     period = task.current_period or ""
-    db.session.add(Review(task_id=task.id, reviewer_id=actor.id, decision=inp.decision, comment=inp.comment,
-                          task_period=period))
+    review = Review(task_id=task.id, reviewer_id=actor.id, decision=inp.decision, comment=inp.comment,
+                    task_period=period)
+    db.session.add(review)
+    db.session.flush()
+    if inp.decision in (APPROVE, RETURN):
+        from ..notify.events import actor_name, notify_units
+
+        notify_units("approved" if inp.decision == APPROVE else "returned", review.id, task, task.lead_units,
+                     comment=inp.comment, actor_name=actor_name(actor))
     detail = f"{task.code} {task.title[:40]}：{DECISION_LABELS[inp.decision]}"
     if period:
         detail += f"（{label_cn(period)}周期）"

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from ..models import (
     DataRevision,
+    DeadlineExtension,
     Plan,
     ProgressUpdate,
     Review,
@@ -33,7 +34,8 @@ from ..models import (
     UnitGroup,
 )
 
-TRACKED_CLASSES = (Task, TaskUnit, TaskPeriod, Unit, Plan, ProgressUpdate, Review, TaskEvent, UnitGroup)
+TRACKED_CLASSES = (Task, TaskUnit, TaskPeriod, Unit, Plan, ProgressUpdate, Review, TaskEvent, UnitGroup,
+                   DeadlineExtension)
 TRACKED_TABLES = frozenset(cls.__tablename__ for cls in TRACKED_CLASSES)
 _FLAG = "tracker_data_changed"
 

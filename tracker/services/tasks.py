@@ -38,7 +38,8 @@ def task_query():
 _TASK_FIELDS = ("id", "plan_id", "parent_id", "level", "position", "code", "title", "description", "deadline",
                 "deadline_text", "is_leaf", "status", "progress", "latest_progress", "last_reported_at",
                 "last_report_period", "claimed_on", "completed_on", "completed_by_id", "return_comment",
-                "overdue_since", "version", "updated_at", "recurrence_every", "recurrence_due", "current_period")
+                "overdue_since", "extended_deadline", "extension_state", "version", "updated_at",
+                "recurrence_every", "recurrence_due", "current_period")
 _PERIOD_FIELDS = ("task_id", "label", "position", "start", "deadline", "status", "progress", "claimed_on",
                   "completed_on")
 
@@ -193,6 +194,31 @@ def find_unit(name_or_id: str | int) -> Unit:
     return unit
 
 
+def leads_measure(task, unit_id: int) -> bool:
+    """The one definition of "a measure the unit leads" (牵头举措): a leaf where it is a lead unit.
+
+    The units page (``measure_counts_by_unit``) and the dashboard's ranking both count this.
+    """
+    return task.is_leaf and any(link.unit_id == unit_id and link.role == LEAD for link in task.unit_links)
+
+
+def measure_counts_by_unit() -> dict[tuple[int, str], int]:
+    """(unit id, ``lead`` | ``co``) → number of measures (leaves); a unit that leads a measure
+    is not counted again as co-operating on it. One statement."""
+    rows = db.session.execute(
+        select(TaskUnit.unit_id, TaskUnit.task_id, TaskUnit.role)
+        .join(Task, Task.id == TaskUnit.task_id).where(Task.is_leaf.is_(True))
+    ).all()
+    roles: dict[tuple[int, int], str] = {}
+    for unit_id, task_id, role in rows:
+        if roles.get((unit_id, task_id)) != LEAD:
+            roles[(unit_id, task_id)] = role
+    counts: dict[tuple[int, str], int] = {}
+    for (unit_id, _task_id), role in roles.items():
+        counts[(unit_id, role)] = counts.get((unit_id, role), 0) + 1
+    return counts
+
+
 def unit_task_ids(tasks: Iterable[Task], unit_id: int) -> set[int]:
     """Ids of tasks a unit leads or co-operates on."""
     return {t.id for t in tasks if any(link.unit_id == unit_id for link in t.unit_links)}
@@ -323,8 +349,10 @@ def task_dict(task: Task, state: NodeState, today: Optional[date] = None, rules:
         "title": task.title,
         "lead_units": [u.name for u in task.lead_units],
         "co_units": [u.name for u in task.co_units],
-        "deadline": task.deadline.isoformat() if task.deadline else None,
+        "deadline": task.effective_deadline.isoformat() if task.effective_deadline else None,
+        "original_deadline": task.deadline.isoformat() if task.deadline else None,
         "deadline_text": task.deadline_text,
+        "extension_state": task.extension_state,
         "status": derived_status(task, state),
         "progress": int(round(state.percent)),
         "light": state.light,
@@ -344,6 +372,7 @@ class TaskFilter:
     light: Optional[str] = None
     root_id: Optional[int] = None  # first-level task
     keyword: str = ""
+    extended: bool = False  # only measures whose deadline was extended (已延期)
 
 
 def parse_filter(args, *, labels_ok: bool = True) -> TaskFilter:
@@ -382,6 +411,12 @@ def parse_filter(args, *, labels_ok: bool = True) -> TaskFilter:
         else:
             errors["light"] = ["预警应为 " + "、".join(LIGHTS) + " 之一"]
     f.keyword = (args.get("q") or args.get("keyword") or "").strip()[:100]
+    extended = (args.get("extended") or "").strip()
+    if extended:
+        if extended in ("1", "true", "yes", "已延期"):
+            f.extended = True
+        elif extended not in ("0", "false", "no"):
+            errors["extended"] = ["extended 应为 1 或 0"]
     if errors:
         raise Invalid(errors)
     return f
@@ -397,6 +432,8 @@ def _matches(task: Task, state: NodeState, f: TaskFilter, root_of: dict[int, int
     if f.light is not None and state.light != f.light:
         return False
     if f.root_id is not None and root_of.get(task.id) != f.root_id:
+        return False
+    if f.extended and not (task.is_leaf and task.is_extended):
         return False
     if f.keyword:
         haystack = " ".join([task.code, task.title, task.latest_progress or "", task.deadline_text]

@@ -47,7 +47,8 @@ def deadline_reading(text: str):
 
 
 def _task_page(task_id: int, form: ProgressForm | None = None, review_form: ReviewForm | None = None,
-               *, errors: list[str] | None = None, conflict: Conflict | None = None, status: int = 200):
+               *, errors: list[str] | None = None, conflict: Conflict | None = None, status: int = 200,
+               ext_form=None, deadline_form=None):
     user = actor()
     today = request_today()
     task = get_task_for(user, task_id)
@@ -70,14 +71,35 @@ def _task_page(task_id: int, form: ProgressForm | None = None, review_form: Revi
     if form is not None and not can_claim(user, task):
         form.status.choices = [c for c in form.status.choices if c.value != PENDING_REVIEW]
     history = task_history(task) if task.is_leaf else []
+    ext = _extension_context(user, task, ext_form, deadline_form)
     return render_template(
         "tasks/detail.html", task=task, state=state, chain=ancestors(task), children=children,
         history=history, form=form if reportable else None, review_form=review_form,
         may_claim=can_claim(user, task), my_role=unit_role(task, user.unit_id) if user.role == "unit" else None,
-        errors=errors or [], conflict=conflict, today=today,
+        errors=errors or [], conflict=conflict, today=today, **ext,
         period_cards=period_cards(task, today, light_rules()) if task.is_leaf else [],
         reading=deadline_reading(task.deadline_text),
     ), status
+
+
+def _extension_context(user, task, ext_form, deadline_form) -> dict:
+    """The task page's deadline-extension part: requests so far and the forms the user may use."""
+    from ..reporting import extensions as ext_service
+    from ..reporting.forms import ExtensionForm
+
+    if not task.is_leaf:
+        return {"extensions": [], "ext_form": None, "deadline_form": None, "ext_labels": ext_service.STATE_LABELS}
+    extensions = ext_service.list_extensions(user, task_id=task.id)
+    pending = any(e.state == ext_service.PENDING for e in extensions)
+    open_dated = task.status != DONE and task.effective_deadline is not None
+    if ext_form is None and open_dated and not pending and ext_service.can_request(user, task):
+        ext_form = ExtensionForm(formdata=None, version=task.version)
+    if deadline_form is None and user.is_supervisor and task.status != DONE and not pending:
+        deadline_form = ExtensionForm(formdata=None, version=task.version)
+    if deadline_form is not None:
+        deadline_form.reason.label.text = "调整理由"
+    return {"extensions": extensions, "ext_form": ext_form, "deadline_form": deadline_form,
+            "ext_labels": ext_service.STATE_LABELS, "ext_pending": pending}
 
 
 @bp.route("/tasks/<int:task_id>")
