@@ -238,7 +238,9 @@ COMMANDS.append(backup_command)
 
 
 def register(app: Flask) -> None:
-    for command in COMMANDS:
+    from .documents.cli import report_group
+
+    for command in COMMANDS + [report_group]:
         app.cli.add_command(command)
 
 

@@ -249,6 +249,8 @@ class Review(db.Model):
     decision: Mapped[str] = mapped_column(String(10))  # approve | return | reopen
     comment: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # The local day of the decision (the ``today`` of the use case), for replaying the journal.
+    decided_on: Mapped[Optional[date]] = mapped_column(Date)
 
     reviewer: Mapped[Optional[User]] = relationship()
 

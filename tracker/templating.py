@@ -21,6 +21,7 @@ NAV = [
     ("bureau.overdue", "逾期清单", ("admin", "supervisor", "viewer")),
     ("bureau.missing", "未报送", ("admin", "supervisor", "viewer")),
     ("review.pending", "待审核", ("admin", "supervisor")),
+    ("documents.index", "报表", ("admin", "supervisor", "viewer")),
     ("admin.units", "单位", ("admin", "supervisor")),
     ("admin.users", "用户", ("admin",)),
     ("imports.upload", "导入", ("admin",)),

@@ -97,7 +97,8 @@ def review_task(task_id: int, actor: User, data: Mapping[str, Any] | ReviewInput
         task.completed_by_id = None
         task.claimed_on = None
         task.return_comment = inp.comment
-    db.session.add(Review(task_id=task.id, reviewer_id=actor.id, decision=inp.decision, comment=inp.comment))
+    db.session.add(Review(task_id=task.id, reviewer_id=actor.id, decision=inp.decision, comment=inp.comment,
+                          decided_on=today))
     detail = f"{task.code} {task.title[:40]}：{DECISION_LABELS[inp.decision]}"
     if inp.comment:
         detail += f"，意见：{inp.comment[:200]}"
