@@ -157,3 +157,32 @@ def test_fixed_number_of_statements(seeded, client, auth, tmp_path):
     assert all(n <= 14 for n in before.values()), before
     add_measures(seeded, 40)
     assert counts() == before
+
+
+DOCUMENT_ROUTES = {  # (method, path, form) -> status per role
+    ("GET", "/reports?period=2024", None): dict(anon=302, admin=200, supervisor=200, viewer=200, unit=403),
+    ("GET", "/reports/assessment.xlsx?period=2024", None): dict(anon=302, admin=200, supervisor=200, viewer=200,
+                                                                 unit=403),
+    ("GET", "/reports/annual.docx?year=2024", None): dict(anon=302, admin=200, supervisor=200, viewer=200, unit=403),
+    ("POST", "/reports/bulletin", (("month", "2024-06"),)): dict(anon=302, admin=200, supervisor=200, viewer=200,
+                                                                 unit=403),
+    ("POST", "/reports/weights", (("on_time", "40"), ("reporting", "30"), ("overdue", "30"), ("per_return", "2"),
+                                  ("per_extension", "1"))): dict(anon=302, admin=302, supervisor=403, viewer=403,
+                                                                 unit=403),
+}
+
+
+def test_document_routes_by_role(seeded):
+    from tracker.documents import bp
+
+    endpoints = {rule.endpoint for rule in seeded.url_map.iter_rules() if rule.endpoint.startswith(bp.name + ".")}
+    assert len(endpoints) == len(DOCUMENT_ROUTES)
+    for role, username in (("anon", None), ("admin", "admin"), ("supervisor", "dubanke"), ("viewer", "leader"),
+                           ("unit", "jtj")):
+        client = seeded.test_client()
+        if username:
+            assert client.post("/login", data={"username": username, "password": "demo1234"}).status_code == 302
+        for (method, path, form), expected in DOCUMENT_ROUTES.items():
+            r = client.open(path + ("&" if "?" in path else "?") + "today=2024-07-01", method=method,
+                            data=dict(form or ()))
+            assert r.status_code == expected[role], (role, method, path, r.status_code)

@@ -27,6 +27,7 @@ EXPECTED = {
     ("api.overdue", "GET"): dict(anon=401, admin=200, supervisor=200, viewer=200, unit_own=200, unit_other=200),
     ("api.task_updates", "POST"): dict(anon=401, admin=201, supervisor=201, viewer=403, unit_own=201, unit_other=403),
     ("api.task_review", "POST"): dict(anon=401, admin=201, supervisor=201, viewer=403, unit_own=403, unit_other=403),
+    ("api.assessment", "GET"): dict(anon=401, admin=200, supervisor=200, viewer=200, unit_own=403, unit_other=403),
 }
 
 
@@ -85,6 +86,7 @@ def call(app, client, endpoint, method, role, task_id, att_id):
         "api.overdue": "/api/v1/overdue",
         "api.task_updates": f"/api/v1/tasks/{task_id}/updates",
         "api.task_review": f"/api/v1/tasks/{task_id}/review",
+        "api.assessment": "/api/v1/assessment?period=2024&today=2024-07-01",
     }[endpoint]
     if method == "GET":
         return client.get(path, headers=headers)

@@ -121,7 +121,8 @@ def build_annual(a: AnnualInput, progress: Optional[Callable[[str], None]] = Non
     dk.title(doc, f"{a.year}年度工作情况报告")
     dk.centered(doc, "（草稿）")
     dk.centered(doc, f"——{a.plan_title}", dk.KAITI)
-    dk.body(doc, f"{a.year}年，各责任单位按照《{a.plan_title}》的部署，推进{a.current.measures}项具体工作举措的落实。"
+    named = a.plan_title if "《" in a.plan_title else f"《{a.plan_title}》"
+    dk.body(doc, f"{a.year}年，各责任单位按照{named}的部署，推进{a.current.measures}项具体工作举措的落实。"
                  f"本稿由督办台账根据{a.year}年的月度报送和审核记录生成，括号内为报送单位和来源举措编号，供修改定稿。"
                  f"现将{a.year}年度工作情况报告如下：")
     say("基本情况")
