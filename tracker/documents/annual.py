@@ -132,12 +132,14 @@ def build_annual(a: AnnualInput, progress: Optional[Callable[[str], None]] = Non
     say("主要工作成效")
     dk.heading(doc, PARTS[1])
     problems, plans = Collector(), {root.id: Collector() for root in firsts}
+    leaves_of: dict[int, list] = {}
+    for task in ordered:
+        if task.is_leaf and task.id in a.reports:
+            leaves_of.setdefault(roots[task.id], []).append(task)
     for n, root in enumerate(firsts, start=1):
         dk.heading(doc, f"（{dk.cn_number(n)}）{root.title}", level=2)
         section = Collector()
-        for task in ordered:
-            if not task.is_leaf or roots[task.id] != root.id or task.id not in a.reports:
-                continue
+        for task in leaves_of.get(root.id, []):
             reports = a.reports[task.id]
             unit_of = {r.day: r for r in reports}
             for day, text in latest_distinct([(r.day, r.narrative) for r in reports]):

@@ -145,14 +145,31 @@ def due_date(month: str, due_day: int) -> date:
     return date(year, mon, min(due_day, calendar.monthrange(year, mon)[1]))
 
 
+@dataclass(frozen=True)
+class Month:
+    label: str  # YYYY-MM
+    start: date
+    before: date  # the day before the month starts
+    due: date  # the report due day
+
+
+def month_schedule(period: Period, asof: date, due_day: int, plan_start: Optional[date]) -> list[Month]:
+    """The months of the period whose reports are due by ``asof`` (from the plan's start month on)."""
+    first = f"{plan_start.year:04d}-{plan_start.month:02d}" if plan_start else ""
+    months = []
+    for label in period.months():
+        start = date(int(label[:4]), int(label[5:]), 1)
+        due = due_date(label, due_day)
+        if label >= first and due <= asof:
+            months.append(Month(label, start, start - timedelta(days=1), due))
+    return months
+
+
 def item_result(item: Item, entries: list[Entry], lead_ids: list[int], period: Period, asof: date,
-                due_day: int, plan_start: Optional[date], ext: ExtensionCounts) -> ItemResult:
+                months: list[Month], ext: ExtensionCounts, days: Optional[list[date]] = None) -> ItemResult:
     """The figures of one measure for one period, from its journal only."""
     res = ItemResult(item.task_id, lead_ids, extensions=ext)
-    first_month = f"{plan_start.year:04d}-{plan_start.month:02d}" if plan_start else ""
-    months = [m for m in period.months() if m >= first_month and due_date(m, due_day) <= asof]
-    days = sorted({asof} | {date(int(m[:4]), int(m[5:]), 1) - timedelta(days=1) for m in months}
-                  | {due_date(m, due_day) for m in months})
+    days = days or sorted({asof} | {m.before for m in months} | {m.due for m in months})
     states = dict(zip(days, states_at(entries, days)))
     end = states[asof]
     res.done = end.status == DONE
@@ -162,24 +179,24 @@ def item_result(item: Item, entries: list[Entry], lead_ids: list[int], period: P
         res.on_time = item.original_deadline is None or claim <= item.original_deadline
     if is_overdue(end.status, item.effective_deadline, end.claimed_on, asof):
         res.overdue_days = (asof - item.effective_deadline).days
-    res.returns = sum(1 for e in entries if e.kind == RETURN and period.start <= e.day <= asof)
     filed: dict[str, date] = {}
     for e in entries:
-        if e.kind == UPDATE and e.period and e.day <= asof and (e.period not in filed or e.day < filed[e.period]):
+        if e.kind == RETURN and period.start <= e.day <= asof:
+            res.returns += 1
+        elif e.kind == UPDATE and e.period and e.day <= asof and (e.period not in filed or e.day < filed[e.period]):
             filed[e.period] = e.day
     for m in months:
-        month_start = date(int(m[:4]), int(m[5:]), 1)
-        before, at_due = states[month_start - timedelta(days=1)], states[due_date(m, due_day)]
-        if before.status == DONE:
+        if states[m.before].status == DONE:
             continue
-        if at_due.status == PENDING_REVIEW and at_due.claimed_on and at_due.claimed_on < month_start:
+        at_due = states[m.due]
+        if at_due.status == PENDING_REVIEW and at_due.claimed_on and at_due.claimed_on < m.start:
             continue
         res.reports_due += 1
-        if m in filed:
+        if m.label in filed:
             res.reports_filed += 1
-            res.reports_on_time += filed[m] <= due_date(m, due_day)
+            res.reports_on_time += filed[m.label] <= m.due
         else:
-            res.missing_months.append(m)
+            res.missing_months.append(m.label)
     return res
 
 
@@ -205,6 +222,8 @@ def assess(period: Period, tasks: list, journal: Journal, today: date, weights: 
     """The assessment table of a plan for a period (pure: same inputs, same table)."""
     asof = period.asof(today)
     extensions = extensions or {}
+    months = month_schedule(period, asof, due_day, plan_start)
+    days = sorted({asof} | {m.before for m in months} | {m.due for m in months})
     units: dict[int, UnitFigures] = {}
     items: dict[int, ItemResult] = {}
     done_total = 0
@@ -214,8 +233,8 @@ def assess(period: Period, tasks: list, journal: Journal, today: date, weights: 
         leads = [link for link in task.unit_links if link.role == LEAD]
         lead_ids = [link.unit_id for link in leads]
         for item in assessable_items(task):
-            res = item_result(item, journal.of(task.id), lead_ids, period, asof, due_day, plan_start,
-                              extensions.get(task.id, ExtensionCounts()))
+            res = item_result(item, journal.of(task.id), lead_ids, period, asof, months,
+                              extensions.get(task.id, ExtensionCounts()), days)
             items[task.id] = res
             done_total += res.done
             for link in leads:

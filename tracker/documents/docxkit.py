@@ -11,15 +11,18 @@ from io import BytesIO
 
 from docx import Document
 from docx.enum.section import WD_ORIENT
+from docx.enum.style import WD_STYLE_TYPE
 from docx.enum.table import WD_TABLE_ALIGNMENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_LINE_SPACING
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Mm, Pt, RGBColor
+from docx.text.paragraph import Paragraph
 
 FANGSONG, HEITI, KAITI, XIAOBIAOSONG, SONGTI = "仿宋_GB2312", "黑体", "楷体_GB2312", "方正小标宋简体", "宋体"
 LATIN = "Times New Roman"
 BODY_PT, TITLE_PT, TABLE_PT = 16, 22, 12
+TABLE_TEXT, TABLE_HEAD = "表格文字", "表格标题"
 
 
 def set_fonts(target, east_asia: str, size: float | None = None, bold: bool | None = None) -> None:
@@ -31,6 +34,8 @@ def set_fonts(target, east_asia: str, size: float | None = None, bold: bool | No
     if rfonts is None:
         rfonts = OxmlElement("w:rFonts")
         rpr.insert(0, rfonts)
+    for attr in ("w:asciiTheme", "w:hAnsiTheme", "w:eastAsiaTheme", "w:cstheme"):
+        rfonts.attrib.pop(qn(attr), None)  # a theme font would win over the names below
     for attr in ("w:ascii", "w:hAnsi", "w:cs"):
         rfonts.set(qn(attr), LATIN)
     rfonts.set(qn("w:eastAsia"), east_asia)
@@ -65,8 +70,30 @@ def new_document():
         pf.line_spacing = Pt(36 if name == "Title" else 28)
         pf.first_line_indent = Pt(0 if name == "Title" else BODY_PT * 2)
         pf.keep_with_next = True
+    for name, face in ((TABLE_TEXT, FANGSONG), (TABLE_HEAD, HEITI)):
+        style = doc.styles.add_style(name, WD_STYLE_TYPE.PARAGRAPH)
+        style.base_style = normal
+        set_fonts(style, face, TABLE_PT)
+        pf = style.paragraph_format
+        pf.first_line_indent = Pt(0)
+        pf.line_spacing_rule = WD_LINE_SPACING.SINGLE
     _page_number_footer(section)
+    doc._tracker_sect = doc.element.body.sectPr  # paragraphs are inserted before it (see _paragraph)
+    doc._tracker_styles = {s.name: s.style_id for s in doc.styles if s.type == WD_STYLE_TYPE.PARAGRAPH}
     return doc
+
+
+def _paragraph(doc, style: str | None = None) -> Paragraph:
+    """A new paragraph at the end of the body, in constant time.
+
+    python-docx's ``add_paragraph`` looks for the section properties among all body children on
+    every call (quadratic for a 10,000-measure report); inserting before the cached element is not.
+    """
+    p = OxmlElement("w:p")
+    doc._tracker_sect.addprevious(p)
+    if style:
+        p.get_or_add_pPr().style = doc._tracker_styles[style]
+    return Paragraph(p, doc._body)
 
 
 def _field(paragraph, instruction: str, placeholder: str = "1") -> None:
@@ -97,7 +124,7 @@ def _page_number_footer(section) -> None:
 
 
 def title(doc, text: str):
-    p = doc.add_paragraph(style="Title")
+    p = _paragraph(doc, "Title")
     p.alignment = WD_ALIGN_PARAGRAPH.CENTER
     set_fonts(p.add_run(text), XIAOBIAOSONG, TITLE_PT)
     # python-docx's default Title style draws a bottom border: drop it.
@@ -108,7 +135,7 @@ def title(doc, text: str):
 
 
 def centered(doc, text: str, face: str = FANGSONG, size: float = BODY_PT):
-    p = doc.add_paragraph()
+    p = _paragraph(doc)
     p.alignment = WD_ALIGN_PARAGRAPH.CENTER
     p.paragraph_format.first_line_indent = Pt(0)
     set_fonts(p.add_run(text), face, size)
@@ -116,18 +143,18 @@ def centered(doc, text: str, face: str = FANGSONG, size: float = BODY_PT):
 
 
 def heading(doc, text: str, level: int = 1):
-    p = doc.add_paragraph(style="Heading 1" if level == 1 else "Heading 2")
-    set_fonts(p.add_run(text), HEITI if level == 1 else KAITI, BODY_PT, bold=False)
+    p = _paragraph(doc, "Heading 1" if level == 1 else "Heading 2")
+    p.add_run(text)  # font, size and weight from the heading style
     return p
 
 
 def body(doc, text: str, *, lead: str = "", indent: bool = True):
     """A body paragraph; ``lead`` (e.g. "一是") is set in bold 仿宋 before the text."""
-    p = doc.add_paragraph()
+    p = _paragraph(doc)  # Normal: 仿宋_GB2312 16 pt, fixed 28 pt lines
     p.paragraph_format.first_line_indent = Pt(BODY_PT * 2) if indent else Pt(0)
     if lead:
-        set_fonts(p.add_run(lead), FANGSONG, BODY_PT, bold=True)
-    set_fonts(p.add_run(text), FANGSONG, BODY_PT)
+        p.add_run(lead).bold = True
+    p.add_run(text)
     return p
 
 
@@ -135,12 +162,13 @@ def table(doc, headers: list[str], rows: list[list], widths_mm: list[float] | No
     t = doc.add_table(rows=1, cols=len(headers))
     t.style = "Table Grid"
     t.alignment = WD_TABLE_ALIGNMENT.CENTER
+    head_id, text_id = doc._tracker_styles[TABLE_HEAD], doc._tracker_styles[TABLE_TEXT]
     for cell, text in zip(t.rows[0].cells, headers):
-        _cell(cell, text, HEITI)
+        _cell(cell, text, head_id)
     for values in rows:
         cells = t.add_row().cells
         for cell, value in zip(cells, values):
-            _cell(cell, "" if value is None else str(value), FANGSONG)
+            _cell(cell, "" if value is None else str(value), text_id)
     if widths_mm:
         for row in t.rows:
             for cell, width in zip(row.cells, widths_mm):
@@ -148,16 +176,17 @@ def table(doc, headers: list[str], rows: list[list], widths_mm: list[float] | No
     return t
 
 
-def _cell(cell, text: str, face: str) -> None:
+def _cell(cell, text: str, style_id: str) -> None:
     p = cell.paragraphs[0]
-    p.paragraph_format.first_line_indent = Pt(0)
-    p.paragraph_format.line_spacing_rule = WD_LINE_SPACING.SINGLE
-    p.alignment = WD_ALIGN_PARAGRAPH.CENTER if len(text) <= 8 else WD_ALIGN_PARAGRAPH.LEFT
-    set_fonts(p.add_run(text), face, TABLE_PT)
+    ppr = p._p.get_or_add_pPr()
+    ppr.style = style_id
+    if len(text) <= 8:
+        ppr.jc_val = WD_ALIGN_PARAGRAPH.CENTER
+    p.add_run(text)
 
 
 def picture(doc, png: bytes, width_mm: float = 150) -> None:
-    p = doc.add_paragraph()
+    p = _paragraph(doc)
     p.alignment = WD_ALIGN_PARAGRAPH.CENTER
     p.paragraph_format.first_line_indent = Pt(0)
     p.paragraph_format.line_spacing_rule = WD_LINE_SPACING.SINGLE
