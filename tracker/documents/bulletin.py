@@ -115,11 +115,14 @@ def build_bulletin(b: BulletinInput, progress: Optional[Callable[[str], None]] =
     missing = [r for r in cur.units if r.reports_missing]
     if missing:
         dk.body(doc, f"{cur.period.title}共有{len(missing)}个单位未按要求报送进展：")
-        month = cur.period.label
+        month, missing_of = cur.period.label, {}
+        for i in cur.items.values():
+            if month in i.missing_months:
+                for unit_id in i.lead_ids:
+                    missing_of.setdefault(unit_id, []).append(by_id[i.task_id])
         rows = []
         for r in sorted(missing, key=lambda r: (-r.reports_missing, r.unit_id)):
-            tasks = [by_id[i.task_id] for i in cur.items.values()
-                     if r.unit_id in i.lead_ids and month in i.missing_months]
+            tasks = missing_of.get(r.unit_id, [])
             rows.append([r.unit, r.reports_missing, "；".join(f"{codes[t.id]} {t.title[:30]}" for t in tasks)])
         dk.table(doc, ["单位", "未报送项数", "未报送的具体工作举措"], rows)
     else:

@@ -17,6 +17,7 @@ from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_LINE_SPACING
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Mm, Pt, RGBColor
+from docx.table import _Cell
 from docx.text.paragraph import Paragraph
 
 FANGSONG, HEITI, KAITI, XIAOBIAOSONG, SONGTI = "仿宋_GB2312", "黑体", "楷体_GB2312", "方正小标宋简体", "宋体"
@@ -166,7 +167,8 @@ def table(doc, headers: list[str], rows: list[list], widths_mm: list[float] | No
     for cell, text in zip(t.rows[0].cells, headers):
         _cell(cell, text, head_id)
     for values in rows:
-        cells = t.add_row().cells
+        # ``row.cells`` walks the whole table (quadratic for long lists): wrap the new row's cells directly.
+        cells = [_Cell(tc, t) for tc in t.add_row()._tr.tc_lst]
         for cell, value in zip(cells, values):
             _cell(cell, "" if value is None else str(value), text_id)
     if widths_mm:
