@@ -111,12 +111,25 @@ def basic_facts(a: AnnualInput) -> list[str]:
     return facts
 
 
+@dataclass
+class Tree:
+    ordered: list
+    codes: dict[int, str]
+    roots: dict[int, int]
+    units: dict[int, str]
+    firsts: list
+
+
+def _tree(tasks: list) -> Tree:
+    ordered = tree_sorted(tasks)
+    return Tree(ordered, path_codes(tasks), root_of(tasks),
+                {link.unit_id: link.unit.name for t in tasks for link in t.unit_links},
+                [t for t in ordered if t.parent_id is None])
+
+
 def build_annual(a: AnnualInput, progress: Optional[Callable[[str], None]] = None) -> bytes:
     say = progress or (lambda _s: None)
-    ordered = tree_sorted(a.tasks)
-    codes, roots = path_codes(a.tasks), root_of(a.tasks)
-    units = {link.unit_id: link.unit.name for t in a.tasks for link in t.unit_links}
-    firsts = [t for t in ordered if t.parent_id is None]
+    tree = _tree(a.tasks)
     doc = dk.new_document()
     dk.title(doc, f"{a.year}年度工作情况报告")
     dk.centered(doc, "（草稿）")
@@ -130,45 +143,65 @@ def build_annual(a: AnnualInput, progress: Optional[Callable[[str], None]] = Non
     for fact in basic_facts(a):
         dk.body(doc, fact)
     say("主要工作成效")
+    problems, plans = _achievements(doc, a, tree)
+    say("存在问题与下步工作打算")
+    _problems(doc, a, problems)
+    _plans(doc, a, tree, plans)
+    dk.heading(doc, f"附件：{a.year}年度各单位考核情况")
+    dk.body(doc, a.current.weights.formula() + "。")
+    dk.table(doc, ["名次", "单位", "牵头举措", "完成", "按期完成", "逾期", "应报", "按时报送", "退回", "得分"],
+             [[r.rank, r.unit, r.measures, r.completed, r.completed_on_time, r.overdue, r.reports_due,
+               r.reports_on_time, r.returns, f"{r.score:g}"] for r in a.current.units])
+    return dk.to_bytes(doc)
+
+
+def _achievements(doc, a: AnnualInput, tree: Tree) -> tuple[Collector, dict[int, Collector]]:
+    """二、主要工作成效, one part per first-level task; collects problems and next steps on the way."""
     dk.heading(doc, PARTS[1])
-    problems, plans = Collector(), {root.id: Collector() for root in firsts}
+    problems, plans = Collector(), {root.id: Collector() for root in tree.firsts}
     leaves_of: dict[int, list] = {}
-    for task in ordered:
+    for task in tree.ordered:
         if task.is_leaf and task.id in a.reports:
-            leaves_of.setdefault(roots[task.id], []).append(task)
-    for n, root in enumerate(firsts, start=1):
+            leaves_of.setdefault(tree.roots[task.id], []).append(task)
+    for n, root in enumerate(tree.firsts, start=1):
         dk.heading(doc, f"（{dk.cn_number(n)}）{root.title}", level=2)
         section = Collector()
         for task in leaves_of.get(root.id, []):
-            reports = a.reports[task.id]
+            reports, code = a.reports[task.id], tree.codes[task.id]
             unit_of = {r.day: r for r in reports}
             for day, text in latest_distinct([(r.day, r.narrative) for r in reports]):
-                section.add(text, day, codes[task.id], _unit_names(task, unit_of[day], units))
+                section.add(text, day, code, _unit_names(task, unit_of[day], tree.units))
             for r in reports:
                 if r.problems.strip():
-                    problems.add(r.problems, r.day, codes[task.id], _unit_names(task, r, units))
+                    problems.add(r.problems, r.day, code, _unit_names(task, r, tree.units))
             item = a.current.items.get(task.id)
             latest = next((r for r in reversed(reports) if r.next_steps.strip()), None)
             if latest is not None and not (item and item.done):
-                plans[root.id].add(latest.next_steps, latest.day, codes[task.id], _unit_names(task, latest, units))
+                plans[root.id].add(latest.next_steps, latest.day, code, _unit_names(task, latest, tree.units))
         snippets = sorted(section.snippets(), key=lambda s: (s.day, len(s.text)), reverse=True)
         if snippets:
             _items(doc, snippets)
         else:
             dk.body(doc, f"{a.year}年该项任务下的具体工作举措未报送进展情况。")
-    say("存在问题与下步工作打算")
+    return problems, plans
+
+
+def _problems(doc, a: AnnualInput, problems: Collector) -> None:
     dk.heading(doc, PARTS[2])
     found = sorted(problems.snippets(), key=lambda s: (-s.count, -s.day.toordinal()))
-    if found:
-        dk.body(doc, f"各责任单位在{a.year}年月度报送中反映的问题主要有以下{len(found)}个方面（按反映次数排列）：")
-        for i, s in enumerate(found, start=1):
-            dk.body(doc, f"{s.text}（{'、'.join(s.units)}反映{s.count}次；涉及举措：{'、'.join(s.measure_codes)}）。",
-                    lead=f"{dk.cn_number(i)}是")
-    else:
+    if not found:
         dk.body(doc, f"{a.year}年各责任单位未在月度报送中反映问题。")
+        return
+    dk.body(doc, f"各责任单位在{a.year}年月度报送中反映的问题主要有以下{len(found)}个方面（按反映次数排列）：")
+    for i, s in enumerate(found, start=1):
+        dk.body(doc, f"{s.text}（{'、'.join(s.units)}反映{s.count}次；涉及举措：{'、'.join(s.measure_codes)}）。",
+                lead=f"{dk.cn_number(i)}是")
+
+
+def _plans(doc, a: AnnualInput, tree: Tree, plans: dict[int, Collector]) -> None:
     dk.heading(doc, PARTS[3])
     n = 0
-    for root in firsts:
+    for root in tree.firsts:
         snippets = sorted(plans[root.id].snippets(), key=lambda s: -s.day.toordinal())
         if not snippets:
             continue
@@ -177,9 +210,3 @@ def build_annual(a: AnnualInput, progress: Optional[Callable[[str], None]] = Non
         _items(doc, snippets)
     if not n:
         dk.body(doc, f"{a.year}年末各未完成举措的报送中未填写下步计划。")
-    dk.heading(doc, f"附件：{a.year}年度各单位考核情况")
-    dk.body(doc, a.current.weights.formula() + "。")
-    dk.table(doc, ["名次", "单位", "牵头举措", "完成", "按期完成", "逾期", "应报", "按时报送", "退回", "得分"],
-             [[r.rank, r.unit, r.measures, r.completed, r.completed_on_time, r.overdue, r.reports_due,
-               r.reports_on_time, r.returns, f"{r.score:g}"] for r in a.current.units])
-    return dk.to_bytes(doc)

@@ -26,9 +26,7 @@ class Stages:
             click.echo(f"[{time.perf_counter() - self.start:6.1f}s] {text}…", err=True)
 
 
-def _write(out: Path, data: bytes, suffix: str) -> None:
-    if out.suffix.lower() != suffix:
-        raise CommandError(f"输出文件名应以 {suffix} 结尾：{out}")
+def _write(out: Path, data: bytes) -> None:
     try:
         out.write_bytes(data)
     except OSError as exc:
@@ -65,7 +63,7 @@ def bulletin_command(month: str, out: Path, plan_id: int | None, today_text: str
         number, data = bulletin_file(plan, period, today, progress=Stages(quiet))
     except DomainError as exc:
         raise fail_from(exc) from None
-    _write(out, data, ".docx")
+    _write(out, data)
     click.echo(f"已生成{period.title}工作通报（{period.start.year}年第{number}期）：{out}")
 
 
@@ -89,7 +87,7 @@ def annual_command(year: str, out: Path, plan_id: int | None, today_text: str | 
         data = annual_file(plan, period, today, progress=Stages(quiet))
     except DomainError as exc:
         raise fail_from(exc) from None
-    _write(out, data, ".docx")
+    _write(out, data)
     click.echo(f"已生成{period.title}度工作情况报告（草稿）：{out}")
 
 
@@ -112,5 +110,5 @@ def assessment_command(period_text: str, out: Path, plan_id: int | None, today_t
         data = assessment_file(plan, period, today, progress=Stages(quiet))
     except DomainError as exc:
         raise fail_from(exc) from None
-    _write(out, data, ".xlsx")
+    _write(out, data)
     click.echo(f"已导出{period.title}考核情况：{out}")
