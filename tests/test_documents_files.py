@@ -186,3 +186,18 @@ def test_document_routes_by_role(seeded):
             r = client.open(path + ("&" if "?" in path else "?") + "today=2024-07-01", method=method,
                             data=dict(form or ()))
             assert r.status_code == expected[role], (role, method, path, r.status_code)
+
+
+def test_chart_without_a_cjk_font_labels_bars_by_rank(monkeypatch):
+    from io import BytesIO
+
+    from PIL import Image
+
+    from tracker.documents import charts
+
+    monkeypatch.setattr(charts, "CJK_FONTS", [])
+    png = charts.score_png([("甲局", 90.0), ("乙局", 55.5)], "得分")
+    image = Image.open(BytesIO(png))
+    assert image.format == "PNG" and image.size[0] > 1000
+    monkeypatch.setattr(charts, "CJK_FONTS", ["/nonexistent/font.ttc"])
+    assert charts.find_cjk_font() is None
