@@ -8,16 +8,16 @@ so Word and WPS pick them (python-docx's ``font.name`` sets only the Latin ones)
 from __future__ import annotations
 
 from io import BytesIO
+from xml.sax.saxutils import escape
 
 from docx import Document
 from docx.enum.section import WD_ORIENT
 from docx.enum.style import WD_STYLE_TYPE
-from docx.enum.table import WD_TABLE_ALIGNMENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_LINE_SPACING
-from docx.oxml import OxmlElement
-from docx.oxml.ns import qn
+from docx.oxml import OxmlElement, parse_xml
+from docx.oxml.ns import nsdecls, qn
 from docx.shared import Mm, Pt, RGBColor
-from docx.table import _Cell
+from docx.table import Table
 from docx.text.paragraph import Paragraph
 
 FANGSONG, HEITI, KAITI, XIAOBIAOSONG, SONGTI = "仿宋_GB2312", "黑体", "楷体_GB2312", "方正小标宋简体", "宋体"
@@ -159,32 +159,38 @@ def body(doc, text: str, *, lead: str = "", indent: bool = True):
     return p
 
 
-def table(doc, headers: list[str], rows: list[list], widths_mm: list[float] | None = None):
-    t = doc.add_table(rows=1, cols=len(headers))
-    t.style = "Table Grid"
-    t.alignment = WD_TABLE_ALIGNMENT.CENTER
+TEXT_WIDTH_TWIPS = int((210 - 28 - 26) / 25.4 * 1440)
+_ILLEGAL_XML = dict.fromkeys(c for c in range(32) if c not in (9, 10, 13))
+
+
+def _cell_xml(text: str, style_id: str) -> str:
+    jc = '<w:jc w:val="center"/>' if len(text) <= 8 else ""
+    text = escape(text.translate(_ILLEGAL_XML))
+    return (f'<w:tc><w:p><w:pPr><w:pStyle w:val="{style_id}"/>{jc}</w:pPr>'
+            f'<w:r><w:t xml:space="preserve">{text}</w:t></w:r></w:p></w:tc>')
+
+
+def table(doc, headers: list[str], rows: list[list]):
+    """A bordered table ("Table Grid"), header row repeated on every page, columns sized by content.
+
+    Written as one XML fragment: python-docx's cell API costs too much for a 10,000-measure list.
+    """
     head_id, text_id = doc._tracker_styles[TABLE_HEAD], doc._tracker_styles[TABLE_TEXT]
-    for cell, text in zip(t.rows[0].cells, headers):
-        _cell(cell, text, head_id)
-    for values in rows:
-        # ``row.cells`` walks the whole table (quadratic for long lists): wrap the new row's cells directly.
-        cells = [_Cell(tc, t) for tc in t.add_row()._tr.tc_lst]
-        for cell, value in zip(cells, values):
-            _cell(cell, "" if value is None else str(value), text_id)
-    if widths_mm:
-        for row in t.rows:
-            for cell, width in zip(row.cells, widths_mm):
-                cell.width = Mm(width)
-    return t
-
-
-def _cell(cell, text: str, style_id: str) -> None:
-    p = cell.paragraphs[0]
-    ppr = p._p.get_or_add_pPr()
-    ppr.style = style_id
-    if len(text) <= 8:
-        ppr.jc_val = WD_ALIGN_PARAGRAPH.CENTER
-    p.add_run(text)
+    grid_style = doc.styles["Table Grid"].style_id
+    cells = [["" if v is None else str(v) for v in values] for values in rows]
+    weights = [max([min(30, max(2, len(h)))] + [min(30, max(2, len(r[i]))) for r in cells[:200]])
+               for i, h in enumerate(headers)]
+    widths = [int(TEXT_WIDTH_TWIPS * w / sum(weights)) for w in weights]
+    parts = [f'<w:tbl {nsdecls("w")}><w:tblPr><w:tblStyle w:val="{grid_style}"/><w:tblW w:w="0" w:type="auto"/>'
+             '<w:jc w:val="center"/><w:tblLayout w:type="fixed"/></w:tblPr><w:tblGrid>',
+             "".join(f'<w:gridCol w:w="{w}"/>' for w in widths), "</w:tblGrid>",
+             '<w:tr><w:trPr><w:tblHeader/></w:trPr>', "".join(_cell_xml(h, head_id) for h in headers), "</w:tr>"]
+    for values in cells:
+        parts.append("<w:tr>" + "".join(_cell_xml(v, text_id) for v in values) + "</w:tr>")
+    parts.append("</w:tbl>")
+    tbl = parse_xml("".join(parts))
+    doc._tracker_sect.addprevious(tbl)
+    return Table(tbl, doc._body)
 
 
 def picture(doc, png: bytes, width_mm: float = 150) -> None:
