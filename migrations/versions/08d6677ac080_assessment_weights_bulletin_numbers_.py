@@ -1,7 +1,7 @@
 """assessment weights, bulletin numbers, review dates
 
 Revision ID: 08d6677ac080
-Revises: 732e1584e308
+Revises: 089dc4127bb0
 Create Date: 2026-12-02 05:03:31.660718
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '08d6677ac080'
-down_revision = '732e1584e308'
+down_revision = '089dc4127bb0'
 branch_labels = None
 depends_on = None
 
