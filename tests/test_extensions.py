@@ -267,3 +267,16 @@ def test_extension_counts_and_deadline_records_for_the_assessment(api):
         assert (record.original_deadline, record.effective_deadline, record.original_text) == (
             JUNE, date(2024, 8, 31), "2024年6月底前")
         assert record.extended and record.approved_extensions == 1
+
+
+def test_assessment_counts_extensions_and_measures_on_time_against_the_original_deadline(api):
+    """SPEC 6.4 with 6.1: the assessment counts extension requests and grants from the journal,
+    and an approved extension does not make a late completion count as on time."""
+    ext_id = ask(api, {"new_deadline": "2024-09-30", "reason": "需协调市级部门"}).get_json()["id"]
+    assert decide(api, ext_id, "approve", "同意").status_code == 200
+    body = api["client"].get("/api/v1/assessment?period=2024Q3&today=2024-07-02", headers=api["bureau"]).get_json()
+    row = next(u for u in body["units"] if u["unit"] in ("区交通局", "天津市宝坻区交通运输局"))
+    assert (row["extensions_requested"], row["extensions_granted"]) == (1, 1)
+    with api["app"].app_context():
+        task = db.session.get(Task, api["task"])
+        assert (task.deadline, task.effective_deadline) == (JUNE, date(2024, 9, 30))

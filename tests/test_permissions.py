@@ -42,6 +42,7 @@ EXPECTED = {
     ("extensions.queue", "GET"): dict(anon=302, admin=200, supervisor=200, viewer=403, unit_own=403, unit_other=403),
     ("extensions.decide", "POST"): dict(anon=302, admin=302, supervisor=302, viewer=403, unit_own=403,
                                         unit_other=403),
+    ("api.assessment", "GET"): dict(anon=401, admin=200, supervisor=200, viewer=200, unit_own=403, unit_other=403),
 }
 
 
@@ -136,6 +137,7 @@ def call(app, client, endpoint, method, role, task_id, att_id):
         "api.overdue": "/api/v1/overdue",
         "api.task_updates": f"/api/v1/tasks/{task_id}/updates",
         "api.task_review": f"/api/v1/tasks/{task_id}/review",
+        "api.assessment": "/api/v1/assessment?period=2024&today=2024-07-01",
     }[endpoint]
     if method == "GET":
         return client.get(path, headers=headers)

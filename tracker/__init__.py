@@ -171,6 +171,7 @@ def register_blueprints(app: Flask) -> None:
     from .auth import bp as auth_bp
     from .bureau import bp as bureau_bp
     from .dashboard import bp as dashboard_bp
+    from .documents import bp as documents_bp
     from .imports import bp as imports_bp
     from .ledger import bp as ledger_bp
     from .outbox import bp as outbox_bp
@@ -180,7 +181,7 @@ def register_blueprints(app: Flask) -> None:
     from .tasks import bp as tasks_bp
 
     for bp in (auth_bp, dashboard_bp, ledger_bp, tasks_bp, review_bp, extensions_bp, bureau_bp, outbox_bp, imports_bp,
-               admin_bp, account_bp, robots_bp):
+               admin_bp, account_bp, robots_bp, documents_bp):
         app.register_blueprint(bp)
     app.register_blueprint(api_bp, url_prefix="/api/v1")
     csrf.exempt(api_bp)

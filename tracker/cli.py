@@ -255,9 +255,10 @@ COMMANDS += [check_overdue_command, send_reminders_command, run_scheduler_comman
 
 
 def register(app: Flask) -> None:
+    from .documents.cli import report_group
     from .operations.cli import COMMANDS as OPERATIONS
 
-    for command in COMMANDS + OPERATIONS:
+    for command in COMMANDS + OPERATIONS + [report_group]:
         app.cli.add_command(command)
 
 

@@ -368,6 +368,8 @@ class Review(db.Model):
     task_period: Mapped[str] = mapped_column(String(10), default="", server_default="")  # recurring: "2024"
     comment: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # The local day of the decision (the ``today`` of the use case), for replaying the journal.
+    decided_on: Mapped[Optional[date]] = mapped_column(Date)
 
     reviewer: Mapped[Optional[User]] = relationship()
 

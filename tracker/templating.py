@@ -23,6 +23,7 @@ NAV = [
     ("bureau.missing", "未报送", ("admin", "supervisor", "viewer")),
     ("review.pending", "待审核", ("admin", "supervisor")),
     ("extensions.queue", "延期申请", ("admin", "supervisor")),
+    ("documents.index", "报表", ("admin", "supervisor", "viewer")),
     ("admin.units", "单位", ("admin", "supervisor")),
     ("admin.users", "用户", ("admin",)),
     ("imports.upload", "导入", ("admin",)),

@@ -75,6 +75,18 @@ def overdue():
     return jsonify(_tasks_for_request(only_overdue=True))
 
 
+@bp.get("/assessment")
+def assessment():
+    from ..documents.service import assess_period, assessment_json, load_plan_data, resolve
+
+    if not actor().can_read_all:
+        return error_response(403, "考核结果仅供督办人员和领导查看")
+    plan, period = resolve(parse_id(request.args.get("plan"), field="plan", label="计划编号 plan"),
+                           request.args.get("period"))
+    result = assess_period(load_plan_data(plan), period, request_today())
+    return jsonify({"plan_id": plan.id, **assessment_json(result)})
+
+
 # --- Writes: progress reports and reviews (same services as the web forms) --------
 
 def _json_body() -> dict:

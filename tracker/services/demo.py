@@ -147,7 +147,7 @@ def generate(today: date, seed: int = 2024) -> int:
             task.status, task.completed_on = DONE, approved
             task.completed_by_id = supervisor.id if supervisor else None
             db.session.add(Review(task_id=task.id, reviewer_id=task.completed_by_id, decision="approve",
-                                  comment="材料齐全，同意销号",
+                                  comment="材料齐全，同意销号", decided_on=approved,
                                   created_at=datetime.combine(approved, time(10, 0)) - timedelta(hours=8)))
         if not months:
             task.status = NOT_STARTED

@@ -99,7 +99,7 @@ def review_task(task_id: int, actor: User, data: Mapping[str, Any] | ReviewInput
         task.return_comment = inp.comment
     period = task.current_period or ""
     review = Review(task_id=task.id, reviewer_id=actor.id, decision=inp.decision, comment=inp.comment,
-                    task_period=period)
+                    task_period=period, decided_on=today)
     db.session.add(review)
     db.session.flush()
     if inp.decision in (APPROVE, RETURN):
