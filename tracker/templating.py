@@ -48,6 +48,9 @@ def register(app: Flask) -> None:
     app.jinja_env.filters["status_label"] = status_label
     app.jinja_env.globals["STATUS_LABELS"] = STATUS_LABELS
     app.jinja_env.globals["LIGHT_LABELS"] = LIGHT_LABELS
+    from .services.attachments import PREVIEWABLE
+
+    app.jinja_env.globals["previewable"] = PREVIEWABLE
 
     @app.context_processor
     def _nav():

@@ -180,8 +180,8 @@ def conflict_for(task: Task, based_on: int) -> Conflict:
     who = last_change(fresh)
     label = status_label(fresh.status, fresh.is_ongoing)
     message = (f"提交未保存：该举措在您打开页面后已被修改（{who or '他人修改'}），"
-               f"当前状态为“{label}”、进度 {fresh.progress}%、版本 {fresh.version}"
-               f"（您的版本 {based_on}）。请查看最新内容后重新提交。")
+               f"当前状态为“{label}”、进度 {fresh.progress}%。请查看下方最新记录；"
+               f"您填写的内容已保留，确认后再次提交即可。")
     return Conflict(message, current=fresh, changes={
         "version": fresh.version, "your_version": based_on, "status": fresh.status,
         "progress": fresh.progress, "last_change": who,

@@ -10,11 +10,11 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, Mapping, Optional
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from ..extensions import db
-from ..models import Review, Task, TaskUnit, User
+from ..models import ProgressUpdate, Review, Task, TaskUnit, User
 from ..status import DONE, IN_PROGRESS, PENDING_REVIEW
 from . import audit
 from .errors import Forbidden, Invalid
@@ -114,3 +114,16 @@ def pending_claims() -> list[Task]:
         .where(Task.is_leaf.is_(True), Task.status == PENDING_REVIEW)
         .order_by(Task.claimed_on.asc().nulls_first(), Task.updated_at.asc(), Task.id.asc())
     ).scalars().unique())
+
+
+def latest_reports(task_ids: list[int]) -> dict[int, ProgressUpdate]:
+    """The newest progress report of each task, with its evidence files (two statements)."""
+    if not task_ids:
+        return {}
+    newest = (select(func.max(ProgressUpdate.id)).where(ProgressUpdate.task_id.in_(task_ids))
+              .group_by(ProgressUpdate.task_id))
+    rows = db.session.execute(
+        select(ProgressUpdate).options(selectinload(ProgressUpdate.attachments))
+        .where(ProgressUpdate.id.in_(newest))
+    ).scalars().all()
+    return {u.task_id: u for u in rows}

@@ -3,7 +3,7 @@ from __future__ import annotations
 from flask import abort, current_app, flash, redirect, render_template, request, send_file, url_for
 
 from ..lights import leaf_state
-from ..services.attachments import attachment_path, get_attachment_for
+from ..services.attachments import PREVIEWABLE, attachment_path, get_attachment_for
 from ..services.errors import Conflict, Invalid
 from ..services.progress import (
     QUICK_FILTERS,
@@ -82,9 +82,12 @@ def report(task_id: int):
         record_update(task_id, actor(), form.service_data(), write_today(), files)
     except Invalid as exc:
         general = apply_errors(form, exc.errors)
-        if files and "files" not in exc.errors:
-            general.append("所选佐证材料尚未保存，请修正后重新选择文件。")
-        return _task_page(task_id, form, errors=general, status=422)
+        summary = [f"{getattr(form, name).label.text}：{message}" for name in form.VISIBLE
+                   for message in (getattr(form, name).errors or ()) if isinstance(message, str)]
+        if files or "files" in exc.errors:
+            summary.append("所选佐证材料尚未保存：浏览器出于安全原因不能保留已选择的文件，请修正后重新选择文件"
+                           "（其他已填写的内容已保留）。")
+        return _task_page(task_id, form, errors=general + summary, status=422)
     except Conflict as exc:
         # Keep what the user typed; the form now carries the current version, so a
         # second submit (after reading what changed) is a deliberate decision.
@@ -96,10 +99,20 @@ def report(task_id: int):
 
 @bp.route("/attachments/<int:attachment_id>")
 def attachment(attachment_id: int):
+    """Download an evidence file; ``?inline=1`` shows images and PDFs in the browser.
+
+    Only types the browser renders without running our origin's scripts are shown
+    inline, and the response carries a sandboxing CSP; everything else downloads.
+    """
     att = get_attachment_for(actor(), attachment_id)
     path = attachment_path(att)
-    return send_file(path, mimetype=att.content_type, as_attachment=True, download_name=att.original_name,
-                     max_age=0, etag=att.sha256)
+    inline = request.args.get("inline") == "1" and att.content_type in PREVIEWABLE
+    response = send_file(path, mimetype=att.content_type, as_attachment=not inline,
+                         download_name=att.original_name, max_age=0, etag=att.sha256)
+    if inline:
+        response.headers["Content-Security-Policy"] = "sandbox; default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; object-src 'self'"
+        response.headers["X-Frame-Options"] = "DENY"
+    return response
 
 
 @bp.errorhandler(413)
