@@ -96,3 +96,98 @@ def test_long_history_is_collapsed_and_shows_no_version(seeded, client, auth):
     assert "第7次报送" in before and "第3次报送" in before and "第2次报送" in after and "第0次报送" in after
     assert "展开更早的 3 条记录" in html
     assert not re.search(r"版本\s*\d|<dt[^>]*>版本", html)
+
+
+# --- points 5-7 ---------------------------------------------------------------------------------
+
+T = "today=2024-07-01"
+
+
+def _unit_id(app, short):
+    from sqlalchemy import select
+
+    from tracker.extensions import db
+    from tracker.models import Unit
+
+    with app.app_context():
+        return db.session.execute(select(Unit.id).where(Unit.short_name == short)).scalar_one()
+
+
+def test_overdue_list_tells_lead_from_co_and_filters_by_role(seeded, client, auth):
+    auth.login("dubanke")
+    sfj = _unit_id(seeded, "区司法局")
+    both = client.get(f"/overdue?{T}&unit={sfj}").get_data(as_text=True)
+    lead = client.get(f"/overdue?{T}&unit={sfj}&role=lead").get_data(as_text=True)
+    co = client.get(f"/overdue?{T}&unit={sfj}&role=co").get_data(as_text=True)
+    count = lambda html: int(re.search(r"共 (\d+) 项逾期具体举措", html).group(1))
+    assert count(both) == count(lead) + count(co) and count(lead) > 0
+    assert 'data-label="本单位"' in both and ">配合</span>" not in lead and ">牵头</span>" not in co
+    assert client.get(f"/overdue?{T}&role=boss").status_code == 422
+
+
+def test_overdue_list_sorts_by_column(seeded, client, auth):
+    auth.login("dubanke")
+    days = lambda html: [int(d) for d in re.findall(r'data-label="逾期">(\d+)天', html)]
+    default = days(client.get(f"/overdue?{T}").get_data(as_text=True))
+    assert default == sorted(default, reverse=True) and len(default) > 2
+    asc = days(client.get(f"/overdue?{T}&sort=days&dir=asc").get_data(as_text=True))
+    assert asc == sorted(default)
+    html = client.get(f"/overdue?{T}&sort=deadline&dir=asc").get_data(as_text=True)
+    assert 'aria-sort="ascending"' in html
+    assert client.get(f"/overdue?{T}&sort=drop").status_code == 422
+
+
+def test_bulk_urge_goes_through_a_confirmation_page(seeded, client, auth):
+    from sqlalchemy import func, select
+
+    from tracker.extensions import db
+    from tracker.models import Notification, TaskEvent
+
+    auth.login("dubanke")
+    scj = _unit_id(seeded, "区市场监管局")
+    resp = client.post(f"/overdue/urge?{T}", data={"unit_id": str(scj), "note": "本周内"})
+    assert resp.status_code == 302 and "/overdue/urge/confirm" in resp.headers["Location"]
+    page = client.get(resp.headers["Location"]).get_data(as_text=True)
+    assert "确认发送催办" in page and "本周内" in page and page.count("<li>") >= 1
+    with seeded.app_context():
+        assert db.session.scalar(select(func.count(Notification.id))) == 0
+    done = client.post(f"/overdue/urge?{T}", data={"unit_id": str(scj), "confirmed": "1"}, follow_redirects=True)
+    assert "催办邮件已加入发送队列" in done.get_data(as_text=True)
+    with seeded.app_context():
+        notes = db.session.execute(select(TaskEvent.note).where(TaskEvent.kind == "urge")).scalars().all()
+        assert notes and all("已加入发送队列" in n and "已发送" not in n for n in notes)
+
+
+def test_liaison_rollups_count_only_own_measures(seeded, client, auth):
+    auth.login("jtj")
+    html = client.get(f"/ledger?{T}").get_data(as_text=True)
+    shown = len(re.findall(r'<tr class="light-row-', html))
+    cells = re.findall(r'<td rowspan="\d+" class="parent-cell" data-light="\w+">(.*?)</td>', html, re.S)
+    roots = []
+    for body in cells:
+        counts = [int(n) for n in re.findall(r'class="badge[^"]*"[^>]*>[^<\d]+?\s*(\d+)</span>', body)]
+        roots.append(sum(counts))
+    # Every parent's counts add up to no more than the liaison's own rows (first-level cells add up exactly).
+    assert roots and max(roots) <= shown
+
+
+def test_audit_log_names_targets_and_roles_in_chinese(seeded, client, auth):
+    auth.login("admin")
+    client.post("/admin/users/new", data={"username": "newbie", "display_name": "新同事", "email": "n@example.cn",
+                                          "role": "viewer", "unit": "", "password": "longpassword1"})
+    html = client.get("/admin/audit?action=user_create").get_data(as_text=True)
+    assert "newbie（领导（只读））" in html and "用户 新同事（newbie）" in html
+    assert "user#" not in html and "（viewer" not in html
+    assert 'type="date"' not in html and 'pattern="\\d{4}-\\d{2}-\\d{2}"' in html
+
+
+def test_outbox_shows_rules_not_dedupe_keys(seeded, client, auth):
+    from tracker.outbox.labels import rule_label
+
+    assert rule_label("bureau:digest:2024-07-01") == "督办日报（每天一封） · 2024-07-01"
+    assert rule_label("urge:unit:3:2024-07-01").startswith("催办单位全部逾期任务")
+    assert rule_label("something") == "其他规则"
+    auth.login("dubanke")
+    client.post(f"/overdue/urge?{T}", data={"unit_id": str(_unit_id(seeded, "区市场监管局")), "confirmed": "1"})
+    html = client.get("/outbox").get_data(as_text=True)
+    assert "催办单位全部逾期任务" in html and "urge:unit:" not in html.split("<tbody>")[1]

@@ -8,7 +8,7 @@ from ..auth.access import roles_required
 from ..auth.forms import EmptyForm
 from ..models import ROLE_LABELS
 from ..services import admin as svc
-from ..services.audit import ACTION_LABELS
+from ..services.audit import ACTION_LABELS, target_names
 from ..services.errors import Invalid
 from ..web import actor
 from . import bp
@@ -191,5 +191,6 @@ def audit():
         page = svc.search_audit(filt, int(number) if number.isdigit() else 1,
                                 tz=current_app.config.get("TIMEZONE", "Asia/Shanghai"))
     args = {k: v for k, v in request.args.items() if k != "page" and v}
-    return render_template("admin/audit.html", page=page, errors=errors, args=args,
+    names = target_names(page.items) if page else {}
+    return render_template("admin/audit.html", page=page, errors=errors, args=args, names=names,
                            action_labels=ACTION_LABELS), (422 if errors else 200)

@@ -10,9 +10,11 @@ from ..extensions import db
 from ..lights import report_period
 from ..models import Unit
 from ..services.bureau import (
-    missing_reports, overdue_rows, overdue_workbook, parse_overdue_filter, parse_period, urge,
+    UNIT_ROLES, OverdueFilter, missing_reports, overdue_rows, overdue_workbook, parse_overdue_filter, parse_period,
+    urge,
 )
-from ..services.errors import Invalid
+from ..services.errors import Invalid, NotFound
+from ..services.tasks import list_plans
 from ..web import actor, request_today
 from . import bp
 from .forms import UrgeForm
@@ -35,8 +37,27 @@ def overdue():
     for row in rows:
         for u in row.task.lead_units:
             by_unit[u.id] = by_unit.get(u.id, 0) + 1
+    plans = list_plans()
     return render_template("bureau/overdue.html", rows=rows, roots=roots, units=_units(), filt=filt, today=today,
-                           args=request.args, form=UrgeForm(), by_unit=by_unit)
+                           args=request.args, form=UrgeForm(), by_unit=by_unit, plans=plans,
+                           multi_plan=len(plans) > 1, unit_roles=UNIT_ROLES)
+
+
+@bp.route("/overdue/urge/confirm")
+@roles_required(*SUPERVISORS)
+def urge_confirm():
+    """The step before a bulk urge: which measures, which addresses; nothing is sent from here."""
+    today = request_today()
+    unit_arg = (request.args.get("unit") or "").strip()
+    if not unit_arg.isdigit():
+        raise Invalid({"unit": ["请选择要催办的单位"]})
+    unit = db.session.get(Unit, int(unit_arg))
+    if unit is None:
+        raise NotFound("未找到该单位")
+    rows, _roots = overdue_rows(today, OverdueFilter(unit_id=unit.id, role="lead"))
+    back = _back_arg(url_for("bureau.overdue", unit=unit.id))
+    return render_template("bureau/urge_confirm.html", unit=unit, rows=rows, today=today, form=UrgeForm(),
+                           note=(request.args.get("note") or "")[:500], back=back, args=request.args)
 
 
 @bp.route("/overdue/export.xlsx")
@@ -51,7 +72,14 @@ def overdue_export():
 
 
 def _back(default: str) -> str:
-    target = request.form.get("next") or ""
+    return _safe_local(request.form.get("next") or "", default)
+
+
+def _back_arg(default: str) -> str:
+    return _safe_local(request.args.get("next") or "", default)
+
+
+def _safe_local(target: str, default: str) -> str:
     parts = urlsplit(target)
     if target.startswith("/") and not target.startswith("//") and not parts.netloc and not parts.scheme:
         return target
@@ -73,6 +101,10 @@ def urge_post():
     if (task_id and not task_id.isdigit()) or (unit_id and not unit_id.isdigit()):
         flash("催办对象无效", "danger")
         return redirect(back)
+    if unit_id and request.form.get("confirmed") != "1":
+        # A bulk urge always passes the confirmation page first.
+        return redirect(url_for("bureau.urge_confirm", unit=unit_id, note=form.note.data or "", next=back,
+                                **({"today": request.args["today"]} if request.args.get("today") else {})))
     try:
         result = urge(actor(), request_today(), task_id=int(task_id) if task_id else None,
                       unit_id=int(unit_id) if unit_id else None, note=form.note.data or "")
@@ -81,7 +113,8 @@ def urge_post():
         flash(exc.message, "danger")
         return redirect(back)
     if result.units:
-        flash(f"已向 {'、'.join(result.units)} 发出催办邮件（{result.tasks}项任务，已加入发件箱），并记入任务历史。", "success")
+        flash(f"催办邮件已加入发送队列：{'、'.join(result.units)}（{result.tasks}项任务），发送结果见发件箱；"
+              f"催办已记入任务历史。", "success")
     if result.duplicates:
         flash(f"今日已向 {'、'.join(result.duplicates)} 催办过，未重复发送。", "info")
     return redirect(back)

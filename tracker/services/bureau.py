@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from ..extensions import db
 from ..lights import report_period
-from ..models import LEAD, ProgressUpdate, Task, TaskEvent, Unit, User
+from ..models import LEAD, Plan, ProgressUpdate, Task, TaskEvent, Unit, User
 from ..status import DONE, status_label
 from . import audit
 from .errors import Forbidden, Invalid, NotFound
@@ -31,6 +31,7 @@ class OverdueRow:
     days: int
     root: Optional[Task]  # first-level task (a lightweight row: id, code, title)
     plan_title: str = ""
+    unit_role: str = ""  # the filtered unit's role on this measure: lead | co
 
     @property
     def lead_names(self) -> str:
@@ -46,6 +47,15 @@ class OverdueFilter:
     unit_id: Optional[int] = None
     root_id: Optional[int] = None
     min_days: int = 0
+    plan_id: Optional[int] = None
+    role: str = ""  # with a unit: "" both, "lead" only where it leads, "co" only where it co-operates
+    sort: str = "days"
+    desc: bool = True
+
+
+# Sortable columns of the overdue list (?sort=KEY&dir=asc|desc); the default puts the longest overdue first.
+OVERDUE_SORTS = ("days", "code", "plan", "lead", "deadline", "status")
+UNIT_ROLES = {"lead": "牵头", "co": "配合"}
 
 
 @dataclass
@@ -76,6 +86,24 @@ def parse_overdue_filter(args) -> OverdueFilter:
             f.root_id = int(root)
         else:
             errors["task"] = ["一级任务编号无效"]
+    plan = (args.get("plan") or "").strip()
+    if plan:
+        if plan.isdigit():
+            f.plan_id = int(plan)
+        else:
+            errors["plan"] = ["计划编号无效"]
+    role = (args.get("role") or "").strip()
+    if role and role not in UNIT_ROLES:
+        errors["role"] = ["单位角色应为 lead（牵头）或 co（配合）"]
+    f.role = role if role in UNIT_ROLES else ""
+    sort = (args.get("sort") or "").strip()
+    if sort and sort not in OVERDUE_SORTS:
+        errors["sort"] = ["排序列无效"]
+    f.sort = sort if sort in OVERDUE_SORTS else "days"
+    direction = (args.get("dir") or "").strip()
+    if direction and direction not in ("asc", "desc"):
+        errors["dir"] = ["排序方向应为 asc 或 desc"]
+    f.desc = direction == "desc" if direction else f.sort == "days"
     min_days = (args.get("min_days") or "").strip()
     if min_days:
         if min_days.isdigit() and int(min_days) <= 100000:
@@ -110,6 +138,7 @@ def overdue_rows(today: date, f: OverdueFilter = OverdueFilter()) -> tuple[list[
         task_query().where(Task.is_leaf.is_(True), Task.status != DONE, Task.deadline < today).order_by(Task.id)
     ).scalars().unique().all()
     roots, root_list = _roots_by_task()
+    titles = dict(db.session.execute(select(Plan.id, Plan.title)).all())
     rows = []
     for task in tasks:
         if not is_overdue(task.status, task.deadline, task.claimed_on, today):
@@ -117,14 +146,41 @@ def overdue_rows(today: date, f: OverdueFilter = OverdueFilter()) -> tuple[list[
         days = (today - task.deadline).days
         if days < f.min_days:
             continue
-        if f.unit_id is not None and not any(link.unit_id == f.unit_id for link in task.unit_links):
+        role = ""
+        if f.unit_id is not None:
+            roles = {link.role for link in task.unit_links if link.unit_id == f.unit_id}
+            if not roles:
+                continue
+            role = LEAD if LEAD in roles else "co"
+            if f.role and f.role != role:
+                continue
+        if f.plan_id is not None and task.plan_id != f.plan_id:
             continue
         root = roots.get(task.id)
         if f.root_id is not None and (root is None or root.id != f.root_id):
             continue
-        rows.append(OverdueRow(task=task, days=days, root=root))
-    rows.sort(key=lambda r: (-r.days, r.task.id))
+        rows.append(OverdueRow(task=task, days=days, root=root, plan_title=titles.get(task.plan_id, ""),
+                               unit_role=role))
+    sort_overdue(rows, f.sort, f.desc)
     return rows, root_list
+
+
+def _code_key(code: str) -> tuple:
+    return tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in re.split(r"[.\-]", code or ""))
+
+
+def sort_overdue(rows: list[OverdueRow], sort: str = "days", desc: bool = True) -> None:
+    """Order rows in place by a column; ties keep plan order (plan, code)."""
+    keys = {
+        "days": lambda r: r.days,
+        "code": lambda r: _code_key(r.task.code),
+        "plan": lambda r: r.plan_title,
+        "lead": lambda r: r.lead_names,
+        "deadline": lambda r: r.task.deadline,
+        "status": lambda r: r.task.status,
+    }
+    rows.sort(key=lambda r: (r.task.plan_id, _code_key(r.task.code)))
+    rows.sort(key=keys.get(sort, keys["days"]), reverse=desc)
 
 
 def overdue_workbook(rows: list[OverdueRow], today: date) -> bytes:
@@ -292,7 +348,7 @@ def urge(actor: User, today: date, *, task_id: Optional[int] = None, unit_id: Op
             result.duplicates.append(unit.name)
     for t in urged_tasks.values():
         db.session.add(TaskEvent(task_id=t.id, kind="urge", actor_id=actor.id, event_date=today,
-                                 note=(note or "催办") + f"（已发送催办邮件至：{'、'.join(result.units)}）"))
+                                 note=(note or "催办") + f"（催办邮件已加入发送队列：{'、'.join(result.units)}）"))
     result.tasks = len(urged_tasks)
     if result.units:
         if task_id is not None:

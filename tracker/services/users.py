@@ -11,7 +11,7 @@ from sqlalchemy import select
 from werkzeug.security import generate_password_hash
 
 from ..extensions import db
-from ..models import ROLES, ApiToken, User
+from ..models import ROLE_LABELS, ROLES, ApiToken, User
 from . import audit
 from .errors import Invalid, NotFound
 from .tasks import find_unit
@@ -73,7 +73,7 @@ def create_user(username: str, role: str, password: str, *, unit: Optional[str] 
     db.session.add(user)
     db.session.flush()
     audit.record("user_create", actor, target_type="user", target_id=user.id,
-                 detail=f"{username}（{role}{'，' + unit_obj.short_name if unit_obj else ''}）")
+                 detail=f"{username}（{ROLE_LABELS.get(role, role)}{'，' + unit_obj.short_name if unit_obj else ''}）")
     return user
 
 
