@@ -191,3 +191,118 @@ def test_outbox_shows_rules_not_dedupe_keys(seeded, client, auth):
     client.post(f"/overdue/urge?{T}", data={"unit_id": str(_unit_id(seeded, "区市场监管局")), "confirmed": "1"})
     html = client.get("/outbox").get_data(as_text=True)
     assert "催办单位全部逾期任务" in html and "urge:unit:" not in html.split("<tbody>")[1]
+
+
+# --- point 8 ------------------------------------------------------------------------------------
+
+def test_ledger_sorts_by_column_and_repeats_parents_where_groups_split(seeded, client, auth):
+    auth.login("admin")
+    plain = client.get(f"/ledger?{T}").get_data(as_text=True)
+    html = client.get(f"/ledger?{T}&sort=deadline&dir=asc").get_data(as_text=True)
+    dates = re.findall(r'<td class="col-deadline" title="([\d-]*)">', html)
+    dated = [d for d in dates if d]
+    assert dated == sorted(dated) and dates[-1] == ""  # 长期 measures (no date) last
+    # Groups are split by the sort, so more parent cells start than in plan order.
+    assert html.count('class="parent-cell"') > plain.count('class="parent-cell"')
+    assert 'aria-sort="ascending"' in html
+    assert "sort=deadline" in re.search(r'href="(/ledger/export\.xlsx\?[^"]+)"', html).group(1)
+    assert client.get(f"/ledger?{T}&sort=nope").status_code == 422
+
+
+def test_search_finds_by_title_code_unit_and_report_and_respects_units(seeded, client, auth):
+    task_id = measure(seeded, "jtj", LEAD)
+    auth.login("jtj")
+    r = client.post(f"/tasks/{task_id}/updates", data={
+        "status": "in_progress", "progress": "20", "narrative": "召开了专题推进会紫罗兰",
+        "version": str(task_row(seeded, task_id)["version"])})
+    assert r.status_code == 302
+    html = client.get("/search?q=紫罗兰").get_data(as_text=True)
+    assert f'/tasks/{task_id}"' in html and "报送内容" in html
+    by_unit = client.get("/search?q=交通").get_data(as_text=True)
+    assert f'/tasks/{task_id}"' in by_unit and "责任单位" in by_unit
+    auth.logout()
+    auth.login("dktz")  # another unit finds nothing of jtj's unless it shares the measure
+    other = client.get("/search?q=紫罗兰").get_data(as_text=True)
+    assert "没有找到" in other
+    auth.logout()
+    auth.login("leader")
+    assert f'/tasks/{task_id}"' in client.get("/search?q=紫罗兰").get_data(as_text=True)
+    assert client.get("/search?q=" + "%25_" * 80).status_code == 200
+    assert 'id="nav-q"' in client.get("/ledger").get_data(as_text=True)
+
+
+def test_my_tasks_counts_and_attention_order(seeded, client, auth):
+    auth.login("jtj")
+    html = client.get(f"/my-tasks?{T}").get_data(as_text=True)
+    counts = dict(re.findall(r'>(全部|已逾期|临近期限|本月未报送) <span class="badge[^"]*quick-count">(\d+)</span>', html))
+    assert set(counts) == {"全部", "已逾期", "临近期限", "本月未报送"}
+    rows = len(re.findall(r'<tr class="light-row-', html))
+    assert int(counts["全部"]) == rows
+    overdue = client.get(f"/my-tasks?{T}&filter=overdue").get_data(as_text=True)
+    assert len(re.findall(r'<tr class="light-row-', overdue)) == int(counts["已逾期"])
+    # Overdue rows come before the others in each group, and the first group holds the most urgent.
+    lights = re.findall(r'<tr class="light-row-(\w+)"', html)
+    order = {"red": 1, "yellow": 2, "green": 3, "done": 5}
+    first_group = html.split('<div class="card mb-3">')[1]
+    first = [order[x] for x in re.findall(r'<tr class="light-row-(\w+)"', first_group)]
+    assert first == sorted(first) and min(order[x] for x in lights) == first[0]
+
+
+# --- point 9 ------------------------------------------------------------------------------------
+
+def _report(client, app, task_id, **fields):
+    data = {"status": "in_progress", "progress": "50", "narrative": "进展",
+            "version": str(task_row(app, task_id)["version"])}
+    data.update(fields)
+    return client.post(f"/tasks/{task_id}/updates", data=data)
+
+
+def test_returned_claim_goes_back_to_the_progress_before_the_claim(seeded, client, auth):
+    task_id = measure(seeded, "jtj", LEAD, deadline="dated")
+    auth.login("jtj")
+    assert _report(client, seeded, task_id, progress="70").status_code == 302
+    assert _report(client, seeded, task_id, status="pending_review", progress="100").status_code == 302
+    assert task_row(seeded, task_id)["progress"] == 100
+    auth.logout()
+    auth.login("dubanke")
+    r = client.post(f"/review/{task_id}", data={"decision": "return", "comment": "缺验收材料",
+                                                "version": str(task_row(seeded, task_id)["version"])})
+    assert r.status_code == 302
+    assert task_row(seeded, task_id)["progress"] == 70
+
+
+def test_progress_may_drop_only_with_a_reason(seeded, client, auth):
+    task_id = measure(seeded, "jtj", LEAD)
+    auth.login("jtj")
+    assert _report(client, seeded, task_id, progress="70").status_code == 302
+    r = _report(client, seeded, task_id, progress="10")
+    assert r.status_code == 422 and "进度由 70% 降为 10%" in r.get_data(as_text=True)
+    assert task_row(seeded, task_id)["progress"] == 70
+    assert _report(client, seeded, task_id, progress="10", problems="原方案被否，重新启动").status_code == 302
+
+
+def test_ongoing_measure_offers_the_words_it_shows(seeded, client, auth):
+    from sqlalchemy import select
+
+    from tracker.extensions import db
+    from tracker.models import Task, TaskUnit
+    from tests.workflow import unit_of
+
+    with seeded.app_context():
+        unit = unit_of("jtj")
+        task = db.session.execute(select(Task).join(TaskUnit).where(
+            Task.is_leaf.is_(True), Task.deadline.is_(None), TaskUnit.unit_id == unit, TaskUnit.role == LEAD)
+        ).scalars().first()
+        assert task is not None and task.is_ongoing
+        task_id = task.id
+    auth.login("jtj")
+    html = client.get(f"/tasks/{task_id}").get_data(as_text=True)
+    select_html = re.search(r'<select[^>]*name="status".*?</select>', html, re.S).group(0)
+    assert "持续推进" in select_html and "推进中" not in select_html
+
+
+def test_dashboard_shows_progress_and_completion_in_two_cards(seeded, client, auth):
+    auth.login("leader")
+    html = client.get(f"/?{T}").get_data(as_text=True)
+    assert "data-percent" in html and "data-done-rate" in html and "总体进度 · 完成率" not in html
+    assert "报送截止日" in html and "修改密码" in html

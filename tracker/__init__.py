@@ -151,11 +151,12 @@ def register_blueprints(app: Flask) -> None:
     from .dashboard import bp as dashboard_bp
     from .imports import bp as imports_bp
     from .ledger import bp as ledger_bp
+    from .listing import bp as listing_bp
     from .outbox import bp as outbox_bp
     from .review import bp as review_bp
     from .tasks import bp as tasks_bp
 
-    for bp in (auth_bp, dashboard_bp, ledger_bp, tasks_bp, review_bp, bureau_bp, outbox_bp, imports_bp,
+    for bp in (auth_bp, listing_bp, dashboard_bp, ledger_bp, tasks_bp, review_bp, bureau_bp, outbox_bp, imports_bp,
                admin_bp, account_bp):
         app.register_blueprint(bp)
     app.register_blueprint(api_bp, url_prefix="/api/v1")

@@ -51,6 +51,9 @@ def register(app: Flask) -> None:
     from .services.attachments import PREVIEWABLE
 
     app.jinja_env.globals["previewable"] = PREVIEWABLE
+    from .services.plans import level_name
+
+    app.jinja_env.filters["level_name"] = level_name
 
     @app.context_processor
     def _nav():

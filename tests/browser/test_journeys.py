@@ -288,7 +288,7 @@ def test_admin_imports_plan_with_dry_run(page, live_server, shot, tmp_path):
     assert "检查通过，尚未写入任何数据" in alert_text(page)
     assert page.locator("table.import-errors").count() == 0
     badges = " ".join(page.locator(".list-inline .badge").all_inner_texts())
-    assert "1级任务 2 项" in badges and "2级任务 3 项" in badges and "具体举措 4 项" in badges, badges
+    assert "一级任务 2 项" in badges and "二级任务 3 项" in badges and "具体举措 4 项" in badges, badges
     assert "开展案卷评查" in page.locator(".table-responsive table").inner_text()
     shot(page, "3-dry-run")
     assert counts(live_server) == before  # the dry run writes nothing

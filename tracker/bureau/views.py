@@ -8,7 +8,8 @@ from sqlalchemy import select
 from ..auth.access import roles_required
 from ..extensions import db
 from ..lights import report_period
-from ..models import Unit
+from ..models import Plan, Unit
+from ..services.excel_export import content_disposition
 from ..services.bureau import (
     UNIT_ROLES, OverdueFilter, missing_reports, overdue_rows, overdue_workbook, parse_overdue_filter, parse_period,
     urge,
@@ -64,11 +65,35 @@ def urge_confirm():
 @roles_required(*READERS)
 def overdue_export():
     today = request_today()
-    rows, _roots = overdue_rows(today, parse_overdue_filter(request.args))
-    data = overdue_workbook(rows, today)
-    filename = f"overdue-{today.isoformat()}.xlsx"
+    filt = parse_overdue_filter(request.args)
+    rows, roots = overdue_rows(today, filt)
+    note = overdue_filter_note(filt, roots)
+    data = overdue_workbook(rows, today, note)
+    safe = "".join("-" if ch in '\\/:*?"<>|' else ch for ch in note)[:60]
+    filename = f"逾期清单-{safe + '-' if safe else ''}{today.isoformat()}.xlsx"
+    ascii_name = f"overdue-{'filtered-' if note else ''}{today.isoformat()}.xlsx"
     return Response(data, mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                    headers={"Content-Disposition": f"attachment; filename={filename}"})
+                    headers={"Content-Disposition": content_disposition(filename, ascii_name)})
+
+
+def overdue_filter_note(filt, roots) -> str:
+    """The overdue filter in words, for the export's title and file name."""
+    parts = []
+    if filt.plan_id:
+        plan = db.session.get(Plan, filt.plan_id)
+        if plan is not None:
+            parts.append(f"计划 {plan.title[:20]}")
+    if filt.unit_id:
+        unit = db.session.get(Unit, filt.unit_id)
+        if unit is not None:
+            parts.append(f"单位 {unit.short_name}" + (f"（仅{UNIT_ROLES[filt.role]}）" if filt.role else ""))
+    if filt.root_id:
+        root = next((r for r in roots if r.id == filt.root_id), None)
+        if root is not None:
+            parts.append(f"一级任务 {root.code}")
+    if filt.min_days:
+        parts.append(f"逾期 {filt.min_days} 天以上")
+    return "，".join(parts)
 
 
 def _back(default: str) -> str:

@@ -183,43 +183,58 @@ def sort_overdue(rows: list[OverdueRow], sort: str = "days", desc: bool = True) 
     rows.sort(key=keys.get(sort, keys["days"]), reverse=desc)
 
 
-def overdue_workbook(rows: list[OverdueRow], today: date) -> bytes:
+def overdue_workbook(rows: list[OverdueRow], today: date, filter_note: str = "") -> bytes:
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+
+    from .excel_export import parent_head
+    from openpyxl.utils import get_column_letter
+
+    from .print_layout import FONT_NAME, FONT_SIZE, PrintLayout
 
     wb = Workbook()
     ws = wb.active
     ws.title = "逾期清单"
-    headers = ["序号", "具体工作举措", "一级任务", "牵头单位", "配合单位", "完成时限", "逾期起始日", "逾期天数", "状态", "最新进展"]
-    widths = [8, 50, 30, 22, 22, 16, 12, 10, 10, 40]
-    ws.append([f"逾期清单（统计日期 {today.isoformat()}，共 {len(rows)} 项）"])
+    plans = sorted({r.plan_title for r in rows if r.plan_title})
+    multi = len(plans) > 1  # with one plan its title is in the title row, not on every line
+    headers = ["序号", "具体工作举措"] + (["计划"] if multi else []) + [
+        "一级任务", "牵头单位", "配合单位", "完成时限", "逾期起始日", "逾期天数", "状态", "最新进展"]
+    widths = [7, 46] + ([22] if multi else []) + [30, 18, 20, 14, 12, 9, 9, 40]
+    scope = plans[0] if len(plans) == 1 else ("、".join(plans) if plans else "")
+    title = (f"{scope + ' ' if scope else ''}逾期清单（统计日期 {today.isoformat()}，共 {len(rows)} 项）"
+             + (f"  筛选：{filter_note}" if filter_note else ""))
+    ws.append([title])
     ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(headers))
-    ws["A1"].font = Font(bold=True, size=14)
+    ws["A1"].font = Font(name=FONT_NAME, bold=True, size=14)
+    ws["A1"].alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
+    ws.row_dimensions[1].height = 36
     ws.append(headers)
     thin = Side(style="thin", color="999999")
+    body_font = Font(name=FONT_NAME, size=FONT_SIZE)
     for col, width in enumerate(widths, start=1):
         cell = ws.cell(row=2, column=col)
-        cell.font = Font(bold=True)
+        cell.font = Font(name=FONT_NAME, size=FONT_SIZE, bold=True)
         cell.fill = PatternFill("solid", fgColor="DDDDDD")
         ws.column_dimensions[cell.column_letter].width = width
     red = PatternFill("solid", fgColor="F8D7DA")
     for r in rows:
         t = r.task
-        ws.append([t.code, t.title, f"{r.root.code} {r.root.title}" if r.root else "", r.lead_names, r.co_names,
-                   t.deadline_text, t.deadline + timedelta(days=1),
-                   r.days, status_label(t.status, t.is_ongoing), t.latest_progress or ""])
+        root = parent_head(r.root.code, r.root.title) if r.root else ""
+        ws.append([t.code, t.title] + ([r.plan_title] if multi else []) + [
+            root, r.lead_names, r.co_names, t.deadline_text, t.deadline + timedelta(days=1),
+            r.days, status_label(t.status, t.is_ongoing), t.latest_progress or ""])
         row = ws.max_row
-        ws.cell(row=row, column=7).number_format = "yyyy-mm-dd"
-        ws.cell(row=row, column=8).fill = red
+        ws.cell(row=row, column=headers.index("逾期起始日") + 1).number_format = "yyyy-mm-dd"
+        ws.cell(row=row, column=headers.index("逾期天数") + 1).fill = red
     for row in ws.iter_rows(min_row=2, max_row=ws.max_row):
         for cell in row:
             cell.border = Border(top=thin, bottom=thin, left=thin, right=thin)
             cell.alignment = Alignment(wrap_text=True, vertical="top")
+            if cell.row > 2:
+                cell.font = body_font
     ws.freeze_panes = "A3"
-    ws.auto_filter.ref = f"A2:J{ws.max_row}"
-    ws.page_setup.orientation = "landscape"
-    ws.page_setup.paperSize = ws.PAPERSIZE_A3
-    ws.print_title_rows = "2:2"
+    ws.auto_filter.ref = f"A2:{get_column_letter(len(headers))}{ws.max_row}"
+    PrintLayout(ws, widths, (1, 2), 3, ws.max_row).apply()
     out = BytesIO()
     wb.save(out)
     return out.getvalue()

@@ -224,6 +224,9 @@ def record_update(task_id: int, actor: User, data: Mapping[str, Any] | UpdateInp
     if inp.status == PENDING_REVIEW and not can_claim(actor, task):
         raise Invalid({"status": ["配合单位可以报送进展，但只有牵头单位可以申请销号（待审核）"]})
 
+    if inp.status != PENDING_REVIEW and inp.progress < task.progress and not inp.problems:
+        raise Invalid({"problems": [f"进度由 {task.progress}% 降为 {inp.progress}%，请在“存在问题”中说明原因"]})
+
     old_status, old_progress = task.status, task.progress
     progress = 100 if inp.status == PENDING_REVIEW else inp.progress
     bump_version(task, inp.version)
@@ -360,10 +363,32 @@ class MyGroup:
     rows: list  # (task, state, role)
 
 
-def my_tasks(actor: User, today: date, rules, quick: str = "") -> list[MyGroup]:
-    """A unit's measures (lead and co-operating) grouped by first-level task, across plans."""
+def attention_rank(task: Task, state) -> int:
+    """What needs the unit first: returned claims, overdue, due soon or unreported, then the rest."""
+    if task.status == DONE:
+        return 5
+    if task.return_comment:
+        return 0
+    if state.light == "red":
+        return 1
+    if state.light == "yellow":
+        return 2
+    if task.status == PENDING_REVIEW:
+        return 4
+    return 3
+
+
+def my_tasks(actor: User, today: date, rules, quick: str = "",
+             counts: Optional[dict] = None) -> list[MyGroup]:
+    """A unit's measures (lead and co-operating) grouped by first-level task, across plans.
+
+    Rows and groups come in order of attention (``attention_rank``), plan order within a rank.
+    ``counts``, when given, receives the number of the unit's measures per quick filter ("" = all).
+    """
     from .tasks import list_plans, load_plan_view, root_map
 
+    if counts is not None:
+        counts.update({key: 0 for key in ("", *QUICK_FILTERS)})
     groups: list[MyGroup] = []
     for plan in list_plans():
         view = load_plan_view(plan, actor, today, rules)
@@ -374,6 +399,10 @@ def my_tasks(actor: User, today: date, rules, quick: str = "") -> list[MyGroup]:
             if not (t.is_leaf and t.id in view.own):
                 continue
             state = view.states[t.id]
+            if counts is not None:
+                counts[""] += 1
+                for key in QUICK_FILTERS:
+                    counts[key] += matches_quick(t, state, key, today, rules)
             if not matches_quick(t, state, quick, today, rules):
                 continue
             root_id = roots[t.id]
@@ -382,4 +411,7 @@ def my_tasks(actor: User, today: date, rules, quick: str = "") -> list[MyGroup]:
                 group = current[root_id] = MyGroup(plan, by_id[root_id], view.states[root_id], [])
                 groups.append(group)
             group.rows.append((t, state, unit_role(t, actor.unit_id)))
+    for group in groups:
+        group.rows.sort(key=lambda row: attention_rank(row[0], row[1]))  # stable: plan order within a rank
+    groups.sort(key=lambda g: min(attention_rank(t, s) for t, s, _ in g.rows))
     return groups

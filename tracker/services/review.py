@@ -91,6 +91,7 @@ def review_task(task_id: int, actor: User, data: Mapping[str, Any] | ReviewInput
         task.status = IN_PROGRESS
         task.return_comment = inp.comment
         task.claimed_on = None
+        task.progress = progress_before_claim(task.id)
     else:
         task.status = IN_PROGRESS
         task.completed_on = None
@@ -127,3 +128,13 @@ def latest_reports(task_ids: list[int]) -> dict[int, ProgressUpdate]:
         .where(ProgressUpdate.id.in_(newest))
     ).scalars().all()
     return {u.task_id: u for u in rows}
+
+
+def progress_before_claim(task_id: int) -> int:
+    """The progress last reported before the claim (a returned claim is not 100 % done)."""
+    value = db.session.execute(
+        select(ProgressUpdate.progress)
+        .where(ProgressUpdate.task_id == task_id, ProgressUpdate.status != PENDING_REVIEW)
+        .order_by(ProgressUpdate.id.desc()).limit(1)
+    ).scalar_one_or_none()
+    return int(value or 0)

@@ -15,7 +15,9 @@ from ..services.progress import (
     task_history,
 )
 from ..services.tasks import ancestors, get_task_for, unit_role
-from ..status import DONE, PENDING_REVIEW
+from wtforms.fields.choices import SelectChoice
+
+from ..status import DONE, PENDING_REVIEW, status_label
 from ..web import actor, light_rules, request_today, write_today
 from . import bp
 from .forms import ProgressForm, ReviewForm, apply_errors
@@ -31,9 +33,10 @@ def mine():
     today = request_today()
     rules = light_rules()
     quick = parse_quick(request.args.get("filter", ""))
-    groups = my_tasks(user, today, rules, quick)
+    counts: dict[str, int] = {}
+    groups = my_tasks(user, today, rules, quick, counts)
     return render_template("tasks/mine.html", groups=groups, today=today, quick=quick,
-                           quick_filters=QUICK_FILTERS, rules=rules)
+                           quick_filters=QUICK_FILTERS, rules=rules, counts=counts)
 
 
 def _task_page(task_id: int, form: ProgressForm | None = None, review_form: ReviewForm | None = None,
@@ -59,6 +62,11 @@ def _task_page(task_id: int, form: ProgressForm | None = None, review_form: Revi
         review_form = ReviewForm(formdata=None, version=task.version, back="task")
     if form is not None and not can_claim(user, task):
         form.status.choices = [c for c in form.status.choices if c.value != PENDING_REVIEW]
+    if form is not None:
+        # The words the page shows elsewhere: 持续推进 for a 长期坚持 measure, 待审核 as a claim.
+        form.status.choices = [SelectChoice(c.value, status_label(c.value, task.is_ongoing)
+                                            + ("（申请销号）" if c.value == PENDING_REVIEW else ""))
+                               for c in form.status.choices]
     history = task_history(task) if task.is_leaf else []
     return render_template(
         "tasks/detail.html", task=task, state=state, chain=ancestors(task), children=children,
