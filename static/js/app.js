@@ -9,5 +9,5 @@
     });
   });
   var summary = document.getElementById("form-errors");
-  if (summary) { summary.focus(); summary.scrollIntoView({block: "start"}); }
+  if (summary) { summary.focus(); }  // focusing scrolls it into view only when it is off screen
 })();
