@@ -54,6 +54,9 @@ def register(app: Flask) -> None:
     from .services.plans import level_name
 
     app.jinja_env.filters["level_name"] = level_name
+    from .services.excel_export import parent_head
+
+    app.jinja_env.globals["task_head"] = parent_head
 
     @app.context_processor
     def _nav():
