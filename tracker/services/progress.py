@@ -224,9 +224,6 @@ def record_update(task_id: int, actor: User, data: Mapping[str, Any] | UpdateInp
     if inp.status == PENDING_REVIEW and not can_claim(actor, task):
         raise Invalid({"status": ["配合单位可以报送进展，但只有牵头单位可以申请销号（待审核）"]})
 
-    if inp.status != PENDING_REVIEW and inp.progress < task.progress and not inp.problems:
-        raise Invalid({"problems": [f"进度由 {task.progress}% 降为 {inp.progress}%，请在“存在问题”中说明原因"]})
-
     old_status, old_progress = task.status, task.progress
     progress = 100 if inp.status == PENDING_REVIEW else inp.progress
     bump_version(task, inp.version)

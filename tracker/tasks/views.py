@@ -87,7 +87,8 @@ def report(task_id: int):
     form.validate()  # CSRF is checked app-wide; values are validated by the service
     files = [f for f in request.files.getlist("files") if f and f.filename]
     try:
-        record_update(task_id, actor(), form.service_data(), write_today(), files)
+        before = get_task_for(actor(), task_id).progress
+        task = record_update(task_id, actor(), form.service_data(), write_today(), files)
     except Invalid as exc:
         general = apply_errors(form, exc.errors)
         summary = [f"{getattr(form, name).label.text}：{message}" for name in form.VISIBLE
@@ -102,6 +103,10 @@ def report(task_id: int):
         form.version.data = str(exc.changes.get("version", ""))
         return _task_page(task_id, form, conflict=exc, status=409)
     flash("进展已报送。" if form.status.data != PENDING_REVIEW else "已申请销号，等待区司法局审核。", "success")
+    if task.progress < before:
+        flash(f"注意：完成进度由 {before}% 降为 {task.progress}%。"
+              + ("已记入历史。" if (form.problems.data or "").strip() else "如有原因，请在下次报送的“存在问题”中说明。"),
+              "warning")
     return redirect(url_for("tasks.detail", task_id=task_id))
 
 
