@@ -154,10 +154,11 @@ def register_blueprints(app: Flask) -> None:
     from .listing import bp as listing_bp
     from .outbox import bp as outbox_bp
     from .review import bp as review_bp
+    from .robots import bp as robots_bp
     from .tasks import bp as tasks_bp
 
     for bp in (auth_bp, listing_bp, dashboard_bp, ledger_bp, tasks_bp, review_bp, bureau_bp, outbox_bp, imports_bp,
-               admin_bp, account_bp):
+               admin_bp, account_bp, robots_bp):
         app.register_blueprint(bp)
     app.register_blueprint(api_bp, url_prefix="/api/v1")
     csrf.exempt(api_bp)

@@ -296,3 +296,9 @@ def import_plan_command(file: Path, dry_run: bool, create_units: bool, title: st
 
 
 COMMANDS += [export_ledger_command, import_plan_command]
+
+
+# --- Group-robot webhooks (issue 12) -----------------------------------------
+from .notify.cli import COMMANDS as _WEBHOOK_COMMANDS  # noqa: E402
+
+COMMANDS.extend(_WEBHOOK_COMMANDS)

@@ -60,6 +60,10 @@ class Config:
     MAIL_LEASE_SECONDS = _int("MAIL_LEASE_SECONDS", 600)  # a 'sending' claim older than this is retried
     MAIL_BATCH_SIZE = _int("MAIL_BATCH_SIZE", 200)
 
+    # Group-robot webhooks (SPEC 6.3): only https to the vendors' hosts, plus these hosts (http too).
+    WEBHOOK_ALLOW_HOSTS = os.environ.get("WEBHOOK_ALLOW_HOSTS", "")
+    WEBHOOK_TIMEOUT = _int("WEBHOOK_TIMEOUT", 10)
+
     # Reminders (SPEC 2.4) and the scheduler process.
     DUE_SOON_DAYS = os.environ.get("TRACKER_DUE_SOON_DAYS", "15,7,1")
     OVERDUE_REPEAT_DAYS = _int("TRACKER_OVERDUE_REPEAT_DAYS", 7)

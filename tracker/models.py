@@ -276,7 +276,10 @@ class Notification(db.Model):
     dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)
     kind: Mapped[str] = mapped_column(String(30), default="")
     unit_id: Mapped[Optional[int]] = mapped_column(ForeignKey("units.id"))
-    recipients: Mapped[str] = mapped_column(Text)  # ';'-separated
+    recipients: Mapped[str] = mapped_column(Text)  # ';'-separated addresses, or a webhook's label
+    # email | wecom | dingtalk | feishu (SPEC 6.3); webhook rows point at their Webhook (never the secret)
+    channel: Mapped[str] = mapped_column(String(10), default="email", server_default="email")
+    webhook_id: Mapped[Optional[int]] = mapped_column(ForeignKey("webhooks.id", ondelete="SET NULL"), index=True)
     subject: Mapped[str] = mapped_column(String(300))
     body_text: Mapped[str] = mapped_column(Text)
     body_html: Mapped[str] = mapped_column(Text, default="")
@@ -286,6 +289,32 @@ class Notification(db.Model):
     next_attempt_at: Mapped[Optional[datetime]] = mapped_column(DateTime)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     sent_at: Mapped[Optional[datetime]] = mapped_column(DateTime)
+
+    unit: Mapped[Optional[Unit]] = relationship()
+
+
+class Webhook(db.Model):
+    """A group robot of a unit or of the bureau (``unit_id`` NULL), SPEC 6.3.
+
+    ``owner`` is ``bureau`` or ``unit:{id}`` so that (owner, kind) is unique on every
+    database (a UNIQUE over a NULL unit_id would not be). The secret is stored as is
+    (it must be sent to the vendor); it is never shown back in full nor logged.
+    """
+
+    __tablename__ = "webhooks"
+    __table_args__ = (UniqueConstraint("owner", "kind", name="uq_webhooks_owner_kind"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    owner: Mapped[str] = mapped_column(String(30))
+    unit_id: Mapped[Optional[int]] = mapped_column(ForeignKey("units.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(10))  # wecom | dingtalk | feishu
+    url: Mapped[str] = mapped_column(Text)
+    secret: Mapped[str] = mapped_column(String(200), default="")
+    send_reminders: Mapped[bool] = mapped_column(Boolean, default=True)
+    send_urges: Mapped[bool] = mapped_column(Boolean, default=True)
+    send_events: Mapped[bool] = mapped_column(Boolean, default=True)
+    send_digest: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
     unit: Mapped[Optional[Unit]] = relationship()
 

@@ -25,6 +25,8 @@ NAV = [
     ("admin.users", "用户", ("admin",)),
     ("imports.upload", "导入", ("admin",)),
     ("outbox.index", "发件箱", ("admin", "supervisor")),
+    ("robots.mine", "群机器人", ("unit",)),
+    ("robots.bureau_page", "群机器人", ("admin",)),
     ("admin.audit", "审计日志", ("admin", "supervisor")),
 ]
 

@@ -160,7 +160,7 @@ def unit_edit(unit_id: int):
         form = UnitForm(formdata=None, data={
             "full_name": unit.full_name, "short_name": unit.short_name, "kind": unit.kind,
             "emails": "\n".join(unit.email_list), "active": unit.active})
-        return render_template("admin/unit_form.html", form=form, unit=unit)
+        return render_template("admin/unit_form.html", form=form, unit=unit, **_robots(unit))
     form = UnitForm()
     if form.validate_on_submit():
         try:
@@ -172,7 +172,7 @@ def unit_edit(unit_id: int):
         else:
             flash(f"已保存单位 {unit.full_name}。", "success")
             return redirect(url_for("admin.units"))
-    return render_template("admin/unit_form.html", form=form, unit=unit), 422
+    return render_template("admin/unit_form.html", form=form, unit=unit, **_robots(unit)), 422
 
 
 # --------------------------------------------------------------------------- audit log
@@ -194,3 +194,11 @@ def audit():
     names = target_names(page.items) if page else {}
     return render_template("admin/audit.html", page=page, errors=errors, args=args, names=names,
                            action_labels=ACTION_LABELS), (422 if errors else 200)
+
+
+def _robots(unit) -> dict:
+    """Which group robots the unit has (the robots page edits them)."""
+    from ..notify.channels import list_webhooks
+    from ..notify.webhooks import KIND_LABELS
+
+    return {"robots": list_webhooks(unit.id), "robot_labels": KIND_LABELS}

@@ -5,10 +5,10 @@ import re
 
 # (pattern of the dedupe key, description); the date is the day the rule ran.
 RULES = [
-    (re.compile(r"^urge:task:\d+:unit:\d+:(\d{4}-\d{2}-\d{2})$"), "催办单项任务（每项任务每天最多一次）"),
-    (re.compile(r"^urge:unit:\d+:(\d{4}-\d{2}-\d{2})$"), "催办单位全部逾期任务（每个单位每天最多一次）"),
-    (re.compile(r"^unit:\d+:daily:(\d{4}-\d{2}-\d{2})$"), "单位每日提醒（每个单位每天最多一封）"),
-    (re.compile(r"^bureau:digest:(\d{4}-\d{2}-\d{2})$"), "督办日报（每天一封）"),
+    (re.compile(r"^urge:task:\d+:unit:\d+:(\d{4}-\d{2}-\d{2})(?::[\w-]+)*$"), "催办单项任务（每项任务每天最多一次）"),
+    (re.compile(r"^urge:unit:\d+:(\d{4}-\d{2}-\d{2})(?::[\w-]+)*$"), "催办单位全部逾期任务（每个单位每天最多一次）"),
+    (re.compile(r"^unit:\d+:daily:(\d{4}-\d{2}-\d{2})(?::[\w-]+)*$"), "单位每日提醒（每个单位每天最多一封）"),
+    (re.compile(r"^bureau:digest:(\d{4}-\d{2}-\d{2})(?::[\w-]+)*$"), "督办日报（每天一封）"),
 ]
 
 

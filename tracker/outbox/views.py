@@ -6,6 +6,7 @@ from flask_wtf import FlaskForm
 from ..auth.access import roles_required
 from ..extensions import db
 from ..models import Notification
+from ..notify.webhooks import CHANNEL_LABELS
 from ..services.errors import Invalid
 from ..services.outbox import KIND_LABELS, STATE_LABELS, list_notifications, parse_outbox_filter, resend
 from ..web import actor
@@ -27,7 +28,8 @@ def index():
     filt = parse_outbox_filter(request.args)
     rows, counts = list_notifications(filt)
     return render_template("outbox/index.html", rows=rows, counts=counts, filt=filt, form=EmptyForm(),
-                           STATE_LABELS=STATE_LABELS, KIND_LABELS=KIND_LABELS)
+                           STATE_LABELS=STATE_LABELS, KIND_LABELS=KIND_LABELS,
+                           CHANNEL_LABELS=CHANNEL_LABELS)
 
 
 @bp.route("/outbox/<int:notification_id>")
@@ -37,7 +39,7 @@ def detail(notification_id: int):
     if row is None:
         abort(404)
     return render_template("outbox/detail.html", row=row, form=EmptyForm(), STATE_LABELS=STATE_LABELS,
-                           KIND_LABELS=KIND_LABELS)
+                           KIND_LABELS=KIND_LABELS, CHANNEL_LABELS=CHANNEL_LABELS)
 
 
 @bp.route("/outbox/<int:notification_id>/resend", methods=["POST"])

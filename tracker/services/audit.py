@@ -25,6 +25,9 @@ ACTION_LABELS = {
     "unit_update": "修改单位",
     "token_create": "创建令牌",
     "notification_resend": "重发邮件",
+    "webhook_set": "设置群机器人",
+    "webhook_unset": "删除群机器人",
+    "webhook_test": "发送测试消息",
 }
 
 

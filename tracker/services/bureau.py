@@ -17,6 +17,8 @@ from ..models import LEAD, Plan, ProgressUpdate, Task, TaskEvent, Unit, User
 from ..status import DONE, status_label
 from . import audit
 from .errors import Forbidden, Invalid, NotFound
+from ..notify import compose
+from ..notify.channels import fan_out, webhooks_for
 from .outbox import enqueue
 from .overdue import is_overdue
 from .reminders import Item, Settings, overdue_note, task_url
@@ -316,7 +318,7 @@ def urge(actor: User, today: date, *, task_id: Optional[int] = None, unit_id: Op
         leads = [u for u in task.lead_units if u.active]
         if not leads:
             raise Invalid({"task": ["该任务没有牵头单位"]})
-        with_email = [u for u in leads if u.email_list]
+        with_email = [u for u in leads if u.email_list or webhooks_for(u.id, "urges")]
         if not with_email:
             raise Invalid({"task": [f"牵头单位未设置联络邮箱：{'、'.join(u.name for u in leads)}"]})
         for unit in with_email:
@@ -325,7 +327,7 @@ def urge(actor: User, today: date, *, task_id: Optional[int] = None, unit_id: Op
         unit = db.session.get(Unit, unit_id)
         if unit is None:
             raise NotFound("未找到该单位")
-        if not unit.email_list:
+        if not unit.email_list and not webhooks_for(unit.id, "urges"):
             raise Invalid({"unit": [f"{unit.name} 未设置联络邮箱，无法发送催办邮件"]})
         tasks = db.session.execute(
             task_query()
@@ -354,8 +356,11 @@ def urge(actor: User, today: date, *, task_id: Optional[int] = None, unit_id: Op
         except TemplateError as exc:
             db.session.rollback()
             raise Invalid({"_": [f"邮件模板渲染失败：{exc}"]}) from None
-        if enqueue(dedupe_key=key, recipients=unit.email_list, subject=subject, body_text=text, body_html=html,
-                   kind="urge", unit_id=unit.id):
+        new = bool(unit.email_list) and enqueue(dedupe_key=key, recipients=unit.email_list, subject=subject,
+                                                body_text=text, body_html=html, kind="urge", unit_id=unit.id)
+        message = compose.urge(unit, items, note, context["actor_name"], subject, today)
+        new = fan_out(key=key, unit_id=unit.id, rule="urges", kind="urge", message=message) > 0 or new
+        if new:
             result.units.append(unit.name)
             for t in tasks:
                 urged_tasks[t.id] = t

@@ -25,12 +25,15 @@ from sqlalchemy.dialects import postgresql, sqlite
 from ..extensions import db
 from ..models import Notification, User, utcnow
 from ..notify import DeliveryError, build_message, split_addresses, transport_from_config
+from ..notify.robots import Deferred, PermanentError, RobotSender
+from ..notify.webhooks import CHANNEL_LABELS, RateLimited
 from . import audit
 from .errors import Invalid, NotFound
 
 log = logging.getLogger(__name__)
 
 QUEUED, SENDING, SENT, FAILED = "queued", "sending", "sent", "failed"
+EMAIL = "email"
 STATES = (QUEUED, SENDING, SENT, FAILED)
 STATE_LABELS = {QUEUED: "待发送", SENDING: "发送中", SENT: "已发送", FAILED: "发送失败"}
 KIND_LABELS = {"unit_daily": "单位提醒", "bureau_digest": "督办日报", "urge": "催办"}
@@ -48,8 +51,12 @@ def _insert(values: dict):
 
 
 def enqueue(*, dedupe_key: str, recipients: list[str], subject: str, body_text: str, body_html: str = "",
-            kind: str = "", unit_id: Optional[int] = None) -> bool:
-    """Put one email in the outbox; False (and nothing written) when the key exists already.
+            kind: str = "", unit_id: Optional[int] = None, channel: str = "email",
+            webhook_id: Optional[int] = None) -> bool:
+    """Put one message in the outbox; False (and nothing written) when the key exists already.
+
+    ``channel`` is ``email`` (recipients are addresses) or a robot kind (``webhook_id`` points at the
+    robot's settings row, ``body_text`` is the vendor's JSON payload without signature).
 
     Runs in the caller's transaction; the caller commits.
     """
@@ -65,6 +72,8 @@ def enqueue(*, dedupe_key: str, recipients: list[str], subject: str, body_text: 
         "attempts": 0,
         "last_error": "",
         "created_at": utcnow(),
+        "channel": channel,
+        "webhook_id": webhook_id,
     }).returning(Notification.id)).scalar_one_or_none()
     # RETURNING, not rowcount: the ORM-enabled insert does not report rowcount on every driver.
     return inserted is not None
@@ -128,6 +137,7 @@ def deliver_queued(now: datetime, *, limit: Optional[int] = None, transport=None
     lease = timedelta(seconds=int(config.get("MAIL_LEASE_SECONDS") or 600))
     limit = limit or int(config.get("MAIL_BATCH_SIZE") or 200)
 
+    robots = RobotSender(config)
     result = DeliveryResult()
     ids = list(db.session.execute(
         select(Notification.id).where(_due_condition(now)).order_by(Notification.id).limit(limit)
@@ -139,7 +149,7 @@ def deliver_queued(now: datetime, *, limit: Optional[int] = None, transport=None
             mine = claim(wanted, now, lease)
             result.skipped += len(wanted) - len(mine)
             for notification_id in mine:
-                _deliver_one(notification_id, transport, sender, now, max_attempts, base, result)
+                _deliver_one(notification_id, transport, sender, now, max_attempts, base, result, robots)
     finally:
         close = getattr(transport, "close", None)
         if close is not None:
@@ -147,39 +157,62 @@ def deliver_queued(now: datetime, *, limit: Optional[int] = None, transport=None
     return result
 
 
-def _deliver_one(notification_id: int, transport, sender: str, now: datetime, max_attempts: int, base: int,
-                 result: DeliveryResult) -> None:
-    row = db.session.get(Notification, notification_id, populate_existing=True)
-    recipients = split_addresses(row.recipients)
-    error, note = "", ""
-    if not recipients:
-        error = "没有收件人地址"
-    else:
+def _send(row: Notification, transport, sender: str, robots: RobotSender, now: datetime) -> tuple[str, str, int, bool]:
+    """(note, error, retry_after seconds, permanent) of one attempt; raises Deferred when a robot's rate
+    budget is used up."""
+    if row.channel != EMAIL:
         try:
-            note = transport.send(build_message(row, sender), recipients) or ""
+            return robots.send(row, now), "", 0, False
+        except RateLimited as exc:
+            return "", str(exc), exc.retry_after, False
+        except PermanentError as exc:
+            return "", str(exc), 0, True
         except DeliveryError as exc:
-            error = str(exc)
-        except Exception as exc:  # never lose the row on an unexpected error
-            log.exception("unexpected error delivering notification %s", notification_id)
-            error = f"{type(exc).__name__}: {exc}"
+            return "", str(exc), 0, False
+    recipients = split_addresses(row.recipients)
+    if not recipients:
+        return "", "没有收件人地址", 0, False
+    try:
+        return transport.send(build_message(row, sender), recipients) or "", "", 0, False
+    except DeliveryError as exc:
+        return "", str(exc), 0, False
+
+
+def _deliver_one(notification_id: int, transport, sender: str, now: datetime, max_attempts: int, base: int,
+                 result: DeliveryResult, robots: RobotSender) -> None:
+    row = db.session.get(Notification, notification_id, populate_existing=True)
+    retry_after, permanent = 0, False
+    try:
+        note, error, retry_after, permanent = _send(row, transport, sender, robots, now)
+    except Deferred as exc:
+        _finish(notification_id, {"state": QUEUED, "next_attempt_at": exc.until, "last_error": str(exc)})
+        result.retrying += 1
+        return
+    except Exception as exc:  # never lose the row on an unexpected error
+        log.exception("unexpected error delivering notification %s", notification_id)
+        note, error = "", f"{type(exc).__name__}: {exc}"
     attempts = (row.attempts or 0) + 1
     if not error:
         values = {"state": SENT, "attempts": attempts, "sent_at": now, "next_attempt_at": None,
-                  "last_error": note if getattr(transport, "name", "") == "smtp" else ""}
+                  "last_error": note if getattr(transport, "name", "") == "smtp" and row.channel == EMAIL else ""}
         result.sent += 1
         if getattr(transport, "name", "") == "file":
             log.info("mail written to %s (%s)", note, row.subject)
-    elif attempts >= max_attempts:
+    elif attempts >= max_attempts or permanent:
         values = {"state": FAILED, "attempts": attempts, "last_error": error[:2000], "next_attempt_at": None}
         result.failed += 1
         result.errors.append(f"{row.subject}：{error}")
         log.error("mail %s failed for good after %d attempts: %s", row.dedupe_key, attempts, error)
     else:
         values = {"state": QUEUED, "attempts": attempts, "last_error": error[:2000],
-                  "next_attempt_at": now + backoff(attempts, base)}
+                  "next_attempt_at": now + max(backoff(attempts, base), timedelta(seconds=retry_after))}
         result.retrying += 1
         result.errors.append(f"{row.subject}：{error}")
         log.warning("mail %s attempt %d failed: %s", row.dedupe_key, attempts, error)
+    _finish(notification_id, values)
+
+
+def _finish(notification_id: int, values: dict) -> None:
     # Only the holder of the claim finishes it.
     db.session.execute(
         update(Notification)
@@ -197,16 +230,19 @@ class OutboxFilter:
     state: str = ""
     kind: str = ""
     q: str = ""
+    channel: str = ""
 
 
 def parse_outbox_filter(args) -> OutboxFilter:
     f = OutboxFilter(state=(args.get("state") or "").strip(), kind=(args.get("kind") or "").strip(),
-                     q=(args.get("q") or "").strip()[:100])
+                     q=(args.get("q") or "").strip()[:100], channel=(args.get("channel") or "").strip())
     errors = {}
     if f.state and f.state not in STATES:
         errors["state"] = ["状态应为 " + "、".join(STATES) + " 之一"]
     if f.kind and f.kind not in KIND_LABELS:
         errors["kind"] = ["类别无效"]
+    if f.channel and f.channel not in CHANNEL_LABELS:
+        errors["channel"] = ["渠道无效"]
     if errors:
         raise Invalid(errors)
     return f
@@ -218,6 +254,8 @@ def list_notifications(f: OutboxFilter, limit: int = 300) -> tuple[list[Notifica
         query = query.where(Notification.state == f.state)
     if f.kind:
         query = query.where(Notification.kind == f.kind)
+    if f.channel:
+        query = query.where(Notification.channel == f.channel)
     if f.q:
         like = f"%{f.q}%"
         query = query.where(or_(Notification.subject.like(like), Notification.recipients.like(like),

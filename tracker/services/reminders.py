@@ -31,7 +31,8 @@ from sqlalchemy import select
 from ..extensions import db
 from ..lights import report_period
 from ..models import CO, LEAD, Notification, Task, TaskUnit, Unit, User, utcnow
-from ..notify import split_addresses
+from ..notify import compose, split_addresses
+from ..notify.channels import fan_out, targets, webhooks_by_owner
 from ..status import DONE, IN_PROGRESS, NOT_STARTED, PENDING_REVIEW
 from .outbox import FAILED, DeliveryResult, deliver_queued, enqueue
 from .overdue import is_overdue
@@ -109,6 +110,7 @@ class ReminderResult:
     unit_emails: int = 0
     digests: int = 0
     duplicates: int = 0
+    robot_messages: int = 0  # rows queued for group robots (parts counted)
     no_email_units: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     delivery: Optional[DeliveryResult] = None
@@ -118,6 +120,8 @@ class ReminderResult:
             return f"{self.today.isoformat()} 为非工作日，未生成提醒"
         text = (f"{self.today.isoformat()}：新建单位提醒 {self.unit_emails} 封、督办日报 {self.digests} 封，"
                 f"已存在未重复生成 {self.duplicates} 封")
+        if self.robot_messages:
+            text += f"，群机器人消息 {self.robot_messages} 条"
         if self.no_email_units:
             text += f"，无联络邮箱单位 {len(self.no_email_units)} 个"
         if self.delivery is not None:
@@ -318,6 +322,56 @@ def _render(name: str, **context) -> tuple[str, str]:
     return (render_template(f"email/{name}.txt", **context), render_template(f"email/{name}.html", **context))
 
 
+def _queue_unit_mail(mail: UnitMail, today: date, settings: Settings, result: ReminderResult, hooks) -> None:
+    """The unit's email (when it has a liaison address) and its group robots' messages."""
+    key = f"unit:{mail.unit.id}:daily:{today.isoformat()}"
+    subject = unit_subject(mail)
+    sections = [(SECTION_TITLES[s], mail.items(s)) for s in (OVERDUE, DUE_SOON, REPORT)]
+    recipients = mail.unit.email_list
+    if not recipients:
+        result.no_email_units.append(mail.unit.name)
+        log.warning("unit %s has reminders but no liaison email", mail.unit.name)
+    else:
+        try:
+            text, html = _render("unit_daily", mail=mail, subject=subject, today=today, settings=settings,
+                                 sections=sections)
+        except TemplateError as exc:
+            result.errors.append(f"邮件模板 unit_daily 渲染失败：{exc}")
+        else:
+            if enqueue(dedupe_key=key, recipients=recipients, subject=subject, body_text=text, body_html=html,
+                       kind="unit_daily", unit_id=mail.unit.id):
+                result.unit_emails += 1
+            else:
+                result.duplicates += 1
+    robots = targets(hooks, mail.unit.id, "reminders")
+    if robots:
+        result.robot_messages += fan_out(key=key, unit_id=mail.unit.id, rule="reminders", kind="unit_daily",
+                                         message=compose.unit_daily(mail, subject, today, sections), webhooks=robots)
+
+
+def _queue_digest(digest: Digest, config, today: date, settings: Settings, result: ReminderResult, hooks) -> None:
+    key = f"bureau:digest:{today.isoformat()}"
+    robots = targets(hooks, None, "digest")
+    if robots:
+        result.robot_messages += fan_out(key=key, unit_id=None, rule="digest", kind="bureau_digest",
+                                         message=compose.bureau_digest(digest, settings.base_url), webhooks=robots)
+    recipients = bureau_recipients(config)
+    if not recipients:
+        if not robots:
+            result.errors.append("未配置督办邮箱（BUREAU_EMAILS），也没有带邮箱的督办人员，督办日报未生成")
+        return
+    try:
+        text, html = _render("bureau_digest", digest=digest, subject=digest.subject, today=today, settings=settings)
+    except TemplateError as exc:
+        result.errors.append(f"邮件模板 bureau_digest 渲染失败：{exc}")
+        return
+    if enqueue(dedupe_key=key, recipients=recipients, subject=digest.subject, body_text=text, body_html=html,
+               kind="bureau_digest"):
+        result.digests += 1
+    else:
+        result.duplicates += 1
+
+
 def build_reminders(today: date) -> ReminderResult:
     """Put the day's emails in the outbox (one commit); duplicates are no-ops."""
     config = current_app.config
@@ -327,44 +381,13 @@ def build_reminders(today: date) -> ReminderResult:
         return result
     measures = open_measures()
     no_email = units_without_email(measures)
+    hooks = webhooks_by_owner()
     for mail in sorted(collect_unit_mails(measures, result.days, today, settings).values(),
                        key=lambda m: m.unit.id):
-        recipients = mail.unit.email_list
-        if not recipients:
-            result.no_email_units.append(mail.unit.name)
-            log.warning("unit %s has reminders but no liaison email", mail.unit.name)
-            continue
-        key = f"unit:{mail.unit.id}:daily:{today.isoformat()}"
-        subject = unit_subject(mail)
-        try:
-            text, html = _render("unit_daily", mail=mail, subject=subject, today=today, settings=settings,
-                                 sections=[(SECTION_TITLES[s], mail.items(s)) for s in (OVERDUE, DUE_SOON, REPORT)])
-        except TemplateError as exc:
-            result.errors.append(f"邮件模板 unit_daily 渲染失败：{exc}")
-            continue
-        if enqueue(dedupe_key=key, recipients=recipients, subject=subject, body_text=text, body_html=html,
-                   kind="unit_daily", unit_id=mail.unit.id):
-            result.unit_emails += 1
-        else:
-            result.duplicates += 1
-
+        _queue_unit_mail(mail, today, settings, result, hooks)
     digest = build_digest(measures, result.days, today, settings, no_email)
     if not digest.empty:
-        recipients = bureau_recipients(config)
-        if not recipients:
-            result.errors.append("未配置督办邮箱（BUREAU_EMAILS），也没有带邮箱的督办人员，督办日报未生成")
-        else:
-            try:
-                text, html = _render("bureau_digest", digest=digest, subject=digest.subject, today=today,
-                                     settings=settings)
-            except TemplateError as exc:
-                result.errors.append(f"邮件模板 bureau_digest 渲染失败：{exc}")
-            else:
-                if enqueue(dedupe_key=f"bureau:digest:{today.isoformat()}", recipients=recipients,
-                           subject=digest.subject, body_text=text, body_html=html, kind="bureau_digest"):
-                    result.digests += 1
-                else:
-                    result.duplicates += 1
+        _queue_digest(digest, config, today, settings, result, hooks)
     db.session.commit()
     return result
 
