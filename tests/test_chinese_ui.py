@@ -20,6 +20,7 @@ T = "today=2024-07-01"
 ALLOWED = {
     "excel", "wps", "api", "pdf", "jpg", "jpeg", "png", "doc", "docx", "xls", "xlsx", "zip", "csv", "mb", "kb",
     "smtp", "url", "id", "yyyy", "mm", "dd", "cn", "https", "http", "ip",
+    "webhook", "sec",  # the robots' settings: the vendors' own names (Webhook address, a SEC… signing secret)
     # demo user names and other data shown as entered
     "admin", "dubanke", "leader", "sfj", "jtj", "scjgj", "dktz",
 }
