@@ -29,7 +29,7 @@ run: install
 	    'TRACKER_ENV=development' > .flaskenv
 	$(FLASK) init-db
 	$(FLASK) seed --if-empty --demo-progress
-	@cat docs/demo-logins.txt
+	@sed "s#http://127.0.0.1:5000/#http://$(HOST):$(PORT)/#" docs/demo-logins.txt
 	@HOST=$(HOST) PORT=$(PORT) FLASK="$(FLASK)" sh scripts/run-dev.sh
 
 ## make test: the whole suite (PostgreSQL and browser tests skip with a reason when absent).

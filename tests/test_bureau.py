@@ -52,7 +52,7 @@ def test_overdue_list_filters_and_export(seeded, client, auth):
     assert f"共 {total} 项逾期具体举措" in page.text
     assert "214天" in page.text and old.title in page.text
     only = client.get(f"/overdue?{T}&unit={jtj.id}")
-    assert f"共 {len(jtj_tasks)} 项" in only.text and "催办该单位全部逾期任务" in only.text
+    assert f"共 {len(jtj_tasks)} 项" in only.text and "牵头的全部逾期任务" in only.text
     assert client.get(f"/overdue?{T}&unit=区交通局").status_code == 200
     long = client.get(f"/overdue?{T}&min_days=100")
     assert "214天" in long.text and "1天</td>" not in long.text
@@ -91,7 +91,7 @@ def test_urge_one_measure_and_double_click(seeded, client, auth):
         task_id = task.id
     data = {"task_id": str(task_id), "note": "<b>请本周内完成</b>"}
     first = client.post(f"/overdue/urge?{T}", data=data, follow_redirects=True)
-    assert first.status_code == 200 and "已向 区司法局 发出催办邮件" in first.text
+    assert first.status_code == 200 and "催办邮件已加入发送队列：区司法局" in first.text
     second = client.post(f"/overdue/urge?{T}", data=data, follow_redirects=True)
     assert "今日已向 区司法局 催办过" in second.text
     with seeded.app_context():
@@ -120,7 +120,7 @@ def test_urge_all_overdue_of_a_unit(seeded, client, auth):
         led = [t for t in db.session.execute(select(Task).where(Task.is_leaf.is_(True), Task.deadline < date(2024, 7, 1))).scalars()
                if scj in t.lead_units]
         scj_id = scj.id
-    resp = client.post(f"/overdue/urge?{T}", data={"unit_id": str(scj_id)}, follow_redirects=True)
+    resp = client.post(f"/overdue/urge?{T}", data={"unit_id": str(scj_id), "confirmed": "1"}, follow_redirects=True)
     assert f"（{len(led)}项任务" in resp.text
     with seeded.app_context():
         n = db.session.execute(select(Notification)).scalar_one()
@@ -140,7 +140,7 @@ def test_urge_bad_input_is_a_message(seeded, client, auth):
         done.status = "done"
         db.session.commit()
         done_id = done.id
-    cases = [({"unit_id": str(unit_id)}, "未设置联络邮箱"), ({"task_id": str(done_id)}, "已销号"),
+    cases = [({"unit_id": str(unit_id), "confirmed": "1"}, "未设置联络邮箱"), ({"task_id": str(done_id)}, "已销号"),
              ({"task_id": "999999"}, "未找到"), ({"task_id": "abc"}, "催办任务应为整数"), ({}, "请选择催办的任务或单位")]
     for data, message in cases:
         resp = client.post(f"/overdue/urge?{T}", data=data, follow_redirects=True)
@@ -163,7 +163,7 @@ def test_urge_needs_csrf(tmp_path, monkeypatch):
     with app.app_context():
         task_id = db.session.execute(select(Task.id).where(Task.deadline == date(2024, 6, 30))).scalars().first()
     resp = client.post(f"/overdue/urge?{T}", data={"task_id": str(task_id), "csrf_token": token}, follow_redirects=True)
-    assert "发出催办邮件" in resp.text
+    assert "催办邮件已加入发送队列" in resp.text
 
 
 def test_missing_reports_per_month(seeded, client, auth):

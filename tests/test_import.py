@@ -314,7 +314,7 @@ def test_preview_shows_counts_by_level(seeded, client, auth):
     auth.login("admin")
     html = client.post("/import", data={"file": (BytesIO(make_xlsx(mode="blank")), "a.xlsx"), "title": "预览计划"},
                        content_type="multipart/form-data").get_data(as_text=True)
-    assert "1级任务 2 项" in html and "2级任务 3 项" in html and "具体举措 4 项" in html
+    assert "一级任务 2 项" in html and "二级任务 3 项" in html and "具体举措 4 项" in html
     assert "预览计划" in html and 'name="title" value="预览计划"' in html
 
 

@@ -16,7 +16,10 @@ def test_parents_show_rollup_and_worst_light(seeded, client, auth):
     assert len(cells) == 20 + 63
     for light, body in cells:
         assert 'role="progressbar"' in body and "%" in body
-        assert "最差预警" in body
+        # One badge per light with its count, no separate "worst light" badge repeating one of them.
+        labels = re.findall(r'<span class="badge[^"]*"[^>]*>([^<\d]+?)\s*\d+</span>', body)
+        assert labels and len(labels) == len(set(labels)), body
+        assert "最差预警" not in body
     assert "共 92 项具体举措" in html
 
 

@@ -403,7 +403,7 @@ def test_urge_goes_to_the_units_robot_even_without_email(app, vendor):
         db.session.commit()
         unit_id = unit.id
     supervisor = _login(app, "dubanke")
-    r = supervisor.post("/overdue/urge?today=2024-07-01", data={"unit_id": unit_id, "note": "请加快进度"})
+    r = supervisor.post("/overdue/urge?today=2024-07-01", data={"unit_id": unit_id, "note": "请加快进度", "confirmed": "1"})
     assert r.status_code in (302, 303), r.status_code
     with app.app_context():
         rows = robot_rows("wecom")

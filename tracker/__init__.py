@@ -174,14 +174,15 @@ def register_blueprints(app: Flask) -> None:
     from .documents import bp as documents_bp
     from .imports import bp as imports_bp
     from .ledger import bp as ledger_bp
+    from .listing import bp as listing_bp
     from .outbox import bp as outbox_bp
     from .reporting.views import bp as extensions_bp
     from .review import bp as review_bp
     from .robots import bp as robots_bp
     from .tasks import bp as tasks_bp
 
-    for bp in (auth_bp, dashboard_bp, ledger_bp, tasks_bp, review_bp, extensions_bp, bureau_bp, outbox_bp, imports_bp,
-               admin_bp, account_bp, robots_bp, documents_bp):
+    for bp in (auth_bp, listing_bp, dashboard_bp, ledger_bp, tasks_bp, review_bp, extensions_bp, bureau_bp, outbox_bp,
+               imports_bp, admin_bp, account_bp, robots_bp, documents_bp):
         app.register_blueprint(bp)
     app.register_blueprint(api_bp, url_prefix="/api/v1")
     csrf.exempt(api_bp)

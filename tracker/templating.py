@@ -54,6 +54,15 @@ def register(app: Flask) -> None:
     app.jinja_env.filters["period_label"] = label_cn
     app.jinja_env.globals["STATUS_LABELS"] = STATUS_LABELS
     app.jinja_env.globals["LIGHT_LABELS"] = LIGHT_LABELS
+    from .services.attachments import PREVIEWABLE
+
+    app.jinja_env.globals["previewable"] = PREVIEWABLE
+    from .services.plans import level_name
+
+    app.jinja_env.filters["level_name"] = level_name
+    from .services.excel_export import parent_head
+
+    app.jinja_env.globals["task_head"] = parent_head
 
     @app.context_processor
     def _nav():

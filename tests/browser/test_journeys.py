@@ -193,8 +193,15 @@ def test_supervisor_urges_overdue_unit(page, live_server, shot):
     urge.locator("#urge-note").fill("请于本周内报送整改进展。")
     shot(page, "2-unit-filtered")
     submit(page, urge.locator("button[type=submit]"))
+    # A bulk urge asks first: the confirmation page lists the measures and sends nothing yet.
+    assert "/overdue/urge/confirm" in page.url
+    assert page.locator("ol.urge-list li").count() == count
+    with live_server.app.app_context():
+        assert db.session.scalar(select(func.count(Notification.id)).where(Notification.kind == "urge")) == 0
+    shot(page, "2b-confirm")
+    submit(page, page.locator("form.urge-confirm button[type=submit]"))
     message = alert_text(page)
-    assert "已向" in message and "发出催办邮件" in message, message
+    assert "催办邮件已加入发送队列" in message, message
     shot(page, "3-urged")
 
     # The task history shows the urge.
@@ -281,7 +288,7 @@ def test_admin_imports_plan_with_dry_run(page, live_server, shot, tmp_path):
     assert "检查通过，尚未写入任何数据" in alert_text(page)
     assert page.locator("table.import-errors").count() == 0
     badges = " ".join(page.locator(".list-inline .badge").all_inner_texts())
-    assert "1级任务 2 项" in badges and "2级任务 3 项" in badges and "具体举措 4 项" in badges, badges
+    assert "一级任务 2 项" in badges and "二级任务 3 项" in badges and "具体举措 4 项" in badges, badges
     assert "开展案卷评查" in page.locator(".table-responsive table").inner_text()
     shot(page, "3-dry-run")
     assert counts(live_server) == before  # the dry run writes nothing

@@ -6,7 +6,9 @@ from wtforms.validators import Length
 
 from ..models import ROLE_LABELS, ROLES, UNIT_KINDS
 
-ROLE_CHOICES = [SelectChoice(r, ROLE_LABELS[r]) for r in ROLES]
+# Least privilege first: a new user starts as a read-only viewer unless the admin chooses more.
+ROLE_CHOICES = [SelectChoice(r, ROLE_LABELS[r]) for r in ("viewer", "unit", "supervisor", "admin") if r in ROLES]
+DEFAULT_ROLE = "viewer"
 
 
 class _UnitChoices:
@@ -19,7 +21,7 @@ class UserCreateForm(FlaskForm, _UnitChoices):
     username = StringField("用户名", validators=[Length(max=80, message="用户名最多 80 个字符")])
     display_name = StringField("显示名称", validators=[Length(max=120, message="显示名称最多 120 字")])
     email = StringField("邮箱", validators=[Length(max=200, message="邮箱过长")])
-    role = SelectField("角色", choices=ROLE_CHOICES, validate_choice=False)
+    role = SelectField("角色", choices=ROLE_CHOICES, default=DEFAULT_ROLE, validate_choice=False)
     unit = SelectField("所属单位", choices=[], validate_choice=False)
     password = PasswordField("初始密码", validators=[Length(max=200, message="密码过长")])
 

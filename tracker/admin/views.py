@@ -11,7 +11,7 @@ from ..auth.forms import EmptyForm
 from ..extensions import db
 from ..models import ROLE_LABELS, utcnow
 from ..services import admin as svc
-from ..services.audit import ACTION_LABELS
+from ..services.audit import ACTION_LABELS, target_names
 from ..services.errors import Invalid, NotFound
 from ..validation import parse_int
 from ..web import actor
@@ -212,7 +212,8 @@ def audit():
     else:
         page = svc.search_audit(filt, number, tz=current_app.config.get("TIMEZONE", "Asia/Shanghai"))
     args = {k: v for k, v in request.args.items() if k != "page" and v}
-    return render_template("admin/audit.html", page=page, errors=errors, args=args,
+    names = target_names(page.items) if page else {}
+    return render_template("admin/audit.html", page=page, errors=errors, args=args, names=names,
                            action_labels=ACTION_LABELS), (422 if errors else 200)
 
 

@@ -55,8 +55,9 @@ def index():
     return render_template(
         "dashboard/index.html", plan=plan, plans=list_plans(), ov=ov, ranking=ranking, today=today,
         sort=sort, descending=descending, sort_labels=SORT_LABELS, keep=keep,
-        line=line, bars=bars,
-        own_unit=None if user.can_read_all else user.unit, todo=todo_for(user, today, rules) if user.is_supervisor or user.role == "unit" else None,
+        line=line, bars=bars, due_day=light_rules().report_due_day,
+        own_unit=None if user.can_read_all else user.unit,
+        todo=todo_for(user, today, rules) if user.is_supervisor or user.role == "unit" else None,
     )
 
 

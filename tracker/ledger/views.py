@@ -11,18 +11,19 @@ from ..extensions import db
 from ..lights import LIGHT_LABELS
 from ..models import Unit
 from ..validation import parse_id
-from ..services.excel_export import export_filename, ledger_xlsx_bytes
+from ..services.excel_export import content_disposition, export_filename, ledger_xlsx_bytes
 from ..services.ledger import build_ledger
 from ..services.readcache import cached
 from ..services.tasks import load_plan_view
 from ..services.tasks import filter_with_context, get_plan, list_plans, parse_filter, plan_roots
 from ..status import STATUS_LABELS
 from ..web import actor, light_rules, request_today
+from ..listing.sorting import LEDGER_SORTS, parse_sort, sort_measures
 from . import bp
 from .render import measure_cells
 
 # Query-string keys that make up the ledger's filter state (kept in the URL).
-FILTER_KEYS = ("plan", "task", "unit", "status", "light", "q", "extended", "today")
+FILTER_KEYS = ("plan", "task", "unit", "status", "light", "q", "extended", "today", "sort", "dir")
 
 
 def _plan_arg():
@@ -34,9 +35,10 @@ def _load():
     today = request_today()
     plan = get_plan(_plan_arg())
     filt = parse_filter(request.args)
+    order = parse_sort(request.args, LEDGER_SORTS)
     view = load_plan_view(plan, actor(), today, light_rules(), root_id=filt.root_id)
-    key = None if view.cache_key is None else ("ledger_table", view.cache_key, astuple(filt))
-    table = cached(key, lambda: build_ledger(view, filter_with_context(view, filt)))
+    key = None if view.cache_key is None else ("ledger_table", view.cache_key, astuple(filt), order)
+    table = cached(key, lambda: build_ledger(view, sort_measures(filter_with_context(view, filt), view.states, order)))
     return today, plan, view, filt, table, key
 
 
@@ -80,7 +82,7 @@ def index():
         "ledger/index.html", plan=plan, plans=list_plans(), view=view, table=table, filt=filt,
         roots=roots, today=today, args=request.args, export_args=filter_args(), units=units,
         current_unit=current_unit, unit_names={n for u in units for n in (u.short_name, u.full_name)},
-        rows_html=rows_html,
+        rows_html=rows_html, order=parse_sort(request.args, LEDGER_SORTS), note=filter_note(view, filt),
     )
 
 
@@ -94,11 +96,10 @@ def _endpoints():
 def export():
     """Exactly what the ledger shows for the same query string, as .xlsx."""
     today, plan, view, filt, table, _key = _load()
-    data = ledger_xlsx_bytes(plan, table, today, filter_note=filter_note(view, filt))
-    return send_file(
-        BytesIO(data),
-        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        as_attachment=True,
-        download_name=export_filename(plan, today),
-        max_age=0,
-    )
+    note = filter_note(view, filt)
+    data = ledger_xlsx_bytes(plan, table, today, filter_note=note)
+    response = send_file(BytesIO(data), mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                         max_age=0)
+    ascii_name = f"ledger-{'filtered-' if note else ''}{today.isoformat()}.xlsx"
+    response.headers["Content-Disposition"] = content_disposition(export_filename(plan, today, note), ascii_name)
+    return response

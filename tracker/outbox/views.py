@@ -11,6 +11,9 @@ from ..services.errors import Invalid
 from ..services.outbox import KIND_LABELS, STATE_LABELS, list_notifications, parse_outbox_filter, resend
 from ..web import actor
 from . import bp
+from .labels import rule_label
+
+bp.add_app_template_global(rule_label, "rule_label")
 
 SUPERVISORS = ("admin", "supervisor")
 

@@ -4,7 +4,7 @@ from flask import flash, redirect, render_template, url_for
 
 from ..auth.access import roles_required
 from ..services.errors import Conflict, Invalid
-from ..services.review import APPROVE, RETURN, parse_review, pending_claims, review_task
+from ..services.review import APPROVE, RETURN, latest_reports, parse_review, pending_claims, review_task
 from ..tasks.forms import ReviewForm, apply_errors
 from ..tasks.views import _task_page
 from ..web import actor, request_today, write_today
@@ -17,7 +17,9 @@ MESSAGES = {APPROVE: "已审核通过，该举措已销号。", RETURN: "已退�
 @roles_required("admin", "supervisor")
 def pending():
     tasks = pending_claims()
-    return render_template("review/pending.html", tasks=tasks, today=request_today(), form=ReviewForm(formdata=None))
+    reports = latest_reports([t.id for t in tasks])
+    return render_template("review/pending.html", tasks=tasks, reports=reports, today=request_today(),
+                           form=ReviewForm(formdata=None))
 
 
 @bp.post("/review/<int:task_id>")

@@ -58,6 +58,10 @@ class CheckedFile:
         return len(self.data)
 
 
+# Evidence the browser may show inline (?inline=1); everything else is downloaded.
+PREVIEWABLE = frozenset({"image/png", "image/jpeg", "application/pdf"})
+
+
 def clean_filename(name: str) -> str:
     """The last path component, without control characters or quotes; Chinese kept."""
     name = (name or "").replace("\\", "/").split("/")[-1]

@@ -49,3 +49,32 @@ def record(action: str, actor: User | None = None, *, target_type: str = "", tar
     )
     db.session.add(entry)
     return entry
+
+
+TARGET_LABELS = {"user": "用户", "unit": "单位", "task": "任务", "plan": "计划", "notification": "邮件"}
+
+
+def target_names(entries) -> dict[tuple[str, int], str]:
+    """``(target_type, id) -> 用户 张三 / 单位 区交通局 / 任务 3.2.1 …`` for a page of entries (one statement)."""
+    from sqlalchemy import literal, select, union_all
+
+    from ..extensions import db
+    from ..models import Notification, Plan, Task, Unit, User
+
+    columns = {"user": (User, User.display_name + " (" + User.username + ")"), "unit": (Unit, Unit.short_name),
+               "task": (Task, Task.code + " " + Task.title), "plan": (Plan, Plan.title),
+               "notification": (Notification, Notification.subject)}
+    wanted: dict[str, set[int]] = {kind: set() for kind in columns}
+    for e in entries:
+        if e.target_type in columns and e.target_id is not None:
+            wanted[e.target_type].add(e.target_id)
+    selects = [select(literal(kind).label("kind"), model.id.label("id"), name.label("name"))
+               .where(model.id.in_(sorted(wanted[kind]) or [-1])) for kind, (model, name) in columns.items()]
+    names: dict[tuple[str, int], str] = {}
+    for kind, row_id, name in db.session.execute(union_all(*selects)):
+        text = (name or "").replace(" (", "（").replace(")", "）") if kind == "user" else (name or "")
+        names[(kind, row_id)] = f"{TARGET_LABELS[kind]} {text[:40]}"
+    for e in entries:
+        if e.target_type and (e.target_type, e.target_id) not in names:
+            names[(e.target_type, e.target_id)] = f"{TARGET_LABELS.get(e.target_type, '对象')}（已删除）"
+    return names

@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from ..extensions import db
 from ..lights import report_owed, report_period
-from ..models import LEAD, ProgressUpdate, Task, TaskEvent, Unit, User
+from ..models import LEAD, Plan, ProgressUpdate, Task, TaskEvent, Unit, User
 from ..status import DONE, status_label
 from . import audit
 from ..validation import MAX_DATE, MIN_DATE, parse_id, parse_int, require_text
@@ -34,6 +34,7 @@ class OverdueRow:
     days: int
     root: Optional[Task]  # first-level task (a lightweight row: id, code, title)
     plan_title: str = ""
+    unit_role: str = ""  # the filtered unit's role on this measure: lead | co
 
     @property
     def lead_names(self) -> str:
@@ -49,6 +50,15 @@ class OverdueFilter:
     unit_id: Optional[int] = None
     root_id: Optional[int] = None
     min_days: int = 0
+    plan_id: Optional[int] = None
+    role: str = ""  # with a unit: "" both, "lead" only where it leads, "co" only where it co-operates
+    sort: str = "days"
+    desc: bool = True
+
+
+# Sortable columns of the overdue list (?sort=KEY&dir=asc|desc); the default puts the longest overdue first.
+OVERDUE_SORTS = ("days", "code", "plan", "lead", "deadline", "status")
+UNIT_ROLES = {"lead": "牵头", "co": "配合"}
 
 
 @dataclass
@@ -85,6 +95,22 @@ def parse_overdue_filter(args) -> OverdueFilter:
         else:
             if value is not None:
                 setattr(f, attr, value)
+    try:
+        f.plan_id = parse_id(args.get("plan"), field="plan", label="计划编号")
+    except Invalid as exc:
+        errors.update(exc.errors)
+    role = (args.get("role") or "").strip()
+    if role and role not in UNIT_ROLES:
+        errors["role"] = ["单位角色应为 lead（牵头）或 co（配合）"]
+    f.role = role if role in UNIT_ROLES else ""
+    sort = (args.get("sort") or "").strip()
+    if sort and sort not in OVERDUE_SORTS:
+        errors["sort"] = ["排序列无效"]
+    f.sort = sort if sort in OVERDUE_SORTS else "days"
+    direction = (args.get("dir") or "").strip()
+    if direction and direction not in ("asc", "desc"):
+        errors["dir"] = ["排序方向应为 asc 或 desc"]
+    f.desc = direction == "desc" if direction else f.sort == "days"
     if errors:
         raise Invalid(errors)
     return f
@@ -114,6 +140,7 @@ def overdue_rows(today: date, f: OverdueFilter = OverdueFilter()) -> tuple[list[
         .order_by(Task.id)
     ).scalars().unique().all()
     roots, root_list = _roots_by_task()
+    titles = dict(db.session.execute(select(Plan.id, Plan.title)).all())
     rows = []
     for task in tasks:
         if not is_overdue(task.status, task.effective_deadline, task.claimed_on, today):
@@ -121,55 +148,96 @@ def overdue_rows(today: date, f: OverdueFilter = OverdueFilter()) -> tuple[list[
         days = (today - task.effective_deadline).days
         if days < f.min_days:
             continue
-        if f.unit_id is not None and not any(link.unit_id == f.unit_id for link in task.unit_links):
+        role = ""
+        if f.unit_id is not None:
+            roles = {link.role for link in task.unit_links if link.unit_id == f.unit_id}
+            if not roles:
+                continue
+            role = LEAD if LEAD in roles else "co"
+            if f.role and f.role != role:
+                continue
+        if f.plan_id is not None and task.plan_id != f.plan_id:
             continue
         root = roots.get(task.id)
         if f.root_id is not None and (root is None or root.id != f.root_id):
             continue
-        rows.append(OverdueRow(task=task, days=days, root=root))
-    rows.sort(key=lambda r: (-r.days, r.task.id))
+        rows.append(OverdueRow(task=task, days=days, root=root, plan_title=titles.get(task.plan_id, ""),
+                               unit_role=role))
+    sort_overdue(rows, f.sort, f.desc)
     return rows, root_list
 
 
-def overdue_workbook(rows: list[OverdueRow], today: date) -> bytes:
+def _code_key(code: str) -> tuple:
+    return tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in re.split(r"[.\-]", code or ""))
+
+
+def sort_overdue(rows: list[OverdueRow], sort: str = "days", desc: bool = True) -> None:
+    """Order rows in place by a column; ties keep plan order (plan, code)."""
+    keys = {
+        "days": lambda r: r.days,
+        "code": lambda r: _code_key(r.task.code),
+        "plan": lambda r: r.plan_title,
+        "lead": lambda r: r.lead_names,
+        "deadline": lambda r: r.task.deadline,
+        "status": lambda r: r.task.status,
+    }
+    rows.sort(key=lambda r: (r.task.plan_id, _code_key(r.task.code)))
+    rows.sort(key=keys.get(sort, keys["days"]), reverse=desc)
+
+
+def overdue_workbook(rows: list[OverdueRow], today: date, filter_note: str = "") -> bytes:
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 
+    from openpyxl.utils import get_column_letter
+
     from ..spreadsheets.writer import text_cell, write_row
+    from .excel_export import parent_head
+    from .print_layout import FONT_NAME, FONT_SIZE, PrintLayout
 
     wb = Workbook()
     ws = wb.active
     ws.title = "逾期清单"
-    headers = ["序号", "具体工作举措", "一级任务", "牵头单位", "配合单位", "完成时限", "逾期起始日", "逾期天数", "状态", "最新进展"]
-    widths = [8, 50, 30, 22, 22, 16, 12, 10, 10, 40]
+    plans = sorted({r.plan_title for r in rows if r.plan_title})
+    multi = len(plans) > 1  # with one plan its title is in the title row, not on every line
+    headers = ["序号", "具体工作举措"] + (["计划"] if multi else []) + [
+        "一级任务", "牵头单位", "配合单位", "完成时限", "逾期起始日", "逾期天数", "状态", "最新进展"]
+    widths = [7, 46] + ([22] if multi else []) + [30, 18, 20, 14, 12, 9, 9, 40]
+    scope = plans[0] if len(plans) == 1 else ("、".join(plans) if plans else "")
+    title = (f"{scope + ' ' if scope else ''}逾期清单（统计日期 {today.isoformat()}，共 {len(rows)} 项）"
+             + (f"  筛选：{filter_note}" if filter_note else ""))
     # Every cell through the one spreadsheet writer: text stays text (no formula), bad characters replaced.
-    text_cell(ws, 1, 1, f"逾期清单（统计日期 {today.isoformat()}，共 {len(rows)} 项）")
+    text_cell(ws, 1, 1, title)
     ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(headers))
-    ws["A1"].font = Font(bold=True, size=14)
+    ws["A1"].font = Font(name=FONT_NAME, bold=True, size=14)
+    ws["A1"].alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
+    ws.row_dimensions[1].height = 36
     write_row(ws, 2, headers)
     thin = Side(style="thin", color="999999")
+    body_font = Font(name=FONT_NAME, size=FONT_SIZE)
     for col, width in enumerate(widths, start=1):
         cell = ws.cell(row=2, column=col)
-        cell.font = Font(bold=True)
+        cell.font = Font(name=FONT_NAME, size=FONT_SIZE, bold=True)
         cell.fill = PatternFill("solid", fgColor="DDDDDD")
         ws.column_dimensions[cell.column_letter].width = width
     red = PatternFill("solid", fgColor="F8D7DA")
     for row, r in enumerate(rows, start=3):
         t = r.task
-        write_row(ws, row, [t.code, t.title, f"{r.root.code} {r.root.title}" if r.root else "", r.lead_names,
-                            r.co_names, t.deadline_label, t.effective_deadline + timedelta(days=1),
-                            r.days, status_label(t.status, t.is_ongoing), t.latest_progress or ""])
-        ws.cell(row=row, column=7).number_format = "yyyy-mm-dd"
-        ws.cell(row=row, column=8).fill = red
+        root = parent_head(r.root.code, r.root.title) if r.root else ""
+        write_row(ws, row, [t.code, t.title] + ([r.plan_title] if multi else []) + [
+            root, r.lead_names, r.co_names, t.deadline_label, t.effective_deadline + timedelta(days=1),
+            r.days, status_label(t.status, t.is_ongoing), t.latest_progress or ""])
+        ws.cell(row=row, column=headers.index("逾期起始日") + 1).number_format = "yyyy-mm-dd"
+        ws.cell(row=row, column=headers.index("逾期天数") + 1).fill = red
     for row in ws.iter_rows(min_row=2, max_row=ws.max_row):
         for cell in row:
             cell.border = Border(top=thin, bottom=thin, left=thin, right=thin)
             cell.alignment = Alignment(wrap_text=True, vertical="top")
+            if cell.row > 2:
+                cell.font = body_font
     ws.freeze_panes = "A3"
-    ws.auto_filter.ref = f"A2:J{ws.max_row}"
-    ws.page_setup.orientation = "landscape"
-    ws.page_setup.paperSize = ws.PAPERSIZE_A3
-    ws.print_title_rows = "2:2"
+    ws.auto_filter.ref = f"A2:{get_column_letter(len(headers))}{ws.max_row}"
+    PrintLayout(ws, widths, (1, 2), 3, ws.max_row).apply()
     out = BytesIO()
     wb.save(out)
     return out.getvalue()
@@ -303,7 +371,7 @@ def urge(actor: User, today: date, *, task_id: Optional[int] = None, unit_id: Op
             result.duplicates.append(unit.name)
     for t in urged_tasks.values():
         db.session.add(TaskEvent(task_id=t.id, kind="urge", actor_id=actor.id, event_date=today,
-                                 note=(note or "催办") + f"（已发送催办邮件至：{'、'.join(result.units)}）"))
+                                 note=(note or "催办") + f"（催办邮件已加入发送队列：{'、'.join(result.units)}）"))
     result.tasks = len(urged_tasks)
     if result.units:
         if task_id is not None:

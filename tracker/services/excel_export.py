@@ -8,23 +8,21 @@ a string cell, so text starting with ``=`` never becomes a formula.
 """
 from __future__ import annotations
 
-from copy import copy
 from dataclasses import dataclass
 from datetime import date
 from io import BytesIO
 from typing import Optional
 
 from openpyxl import Workbook
-from openpyxl.cell.cell import MergedCell
 from openpyxl.styles import Alignment, Border, Font, NamedStyle, PatternFill, Side
 from openpyxl.utils import get_column_letter
-from openpyxl.worksheet.merge import MergedCellRange
 
 from ..lights import LIGHT_LABELS, NodeState
 from ..models import Plan, Task
 from ..spreadsheets.writer import text_cell
 from ..status import status_label
 from .ledger import LedgerTable, ParentCell, unit_names
+from .print_layout import FONT_NAME, FONT_SIZE, Merge, PrintLayout
 
 # Column layout after the parent levels; (header, width in characters).
 MEASURE_COLUMNS = [
@@ -68,15 +66,19 @@ def sheet_title(plan: Plan, today: date) -> str:
     return f"{plan.title}{TITLE_SUFFIX}（截至{today.isoformat()}）"
 
 
+def parent_head(code: str, title: str) -> str:
+    """``九、标题`` / ``（三）标题``: how the ledger writes a task's number and title."""
+    code = (code or "").strip()
+    if not code:
+        return title
+    if code.startswith(("（", "(")) or code.endswith(("、", ".", "．")):
+        return f"{code}{title}"
+    return f"{code}、{title}"
+
+
 def parent_text(task: Task) -> str:
     """A parent cell: ``一、标题`` / ``（三）标题`` and, when it has units, a second line naming them."""
-    code = (task.code or "").strip()
-    if not code:
-        head = task.title
-    elif code.startswith(("（", "(")) or code.endswith(("、", ".", "．")):
-        head = f"{code}{task.title}"
-    else:
-        head = f"{code}、{task.title}"
+    head = parent_head(task.code, task.title)
     parts = []
     lead, co = unit_names(task, "lead"), unit_names(task, "co")
     if lead:
@@ -105,17 +107,19 @@ def ledger_workbook(plan: Plan, table: LedgerTable, today: date, *, filter_note:
     # Row 1: title with the plan and the as-of date (and the filter, if any).
     title = sheet_title(plan, today)
     cell = _text(ws, 1, 1, title + (f"  筛选：{filter_note}" if filter_note else ""))
-    cell.font = Font(bold=True, size=14)
+    cell.font = Font(name=FONT_NAME, bold=True, size=14)
     cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
     ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=ncols)
     ws.row_dimensions[1].height = 30
 
     # Named styles: one assignment per cell (fast for 10,000-row ledgers).
     def named(name: str, alignment: Alignment, **extra) -> str:
+        extra.setdefault("font", Font(name=FONT_NAME, size=FONT_SIZE))
         wb.add_named_style(NamedStyle(name=name, border=BORDER, alignment=alignment, **extra))
         return name
 
-    header_style = named("台账表头", WRAP_CENTER, font=Font(bold=True), fill=PatternFill("solid", fgColor=HEADER_FILL))
+    header_style = named("台账表头", WRAP_CENTER, font=Font(name=FONT_NAME, size=FONT_SIZE, bold=True),
+                         fill=PatternFill("solid", fgColor=HEADER_FILL))
     body = named("台账正文", WRAP_TOP)
     center = named("台账居中", WRAP_CENTER)
     code_style = named("台账序号", Alignment(horizontal="center", vertical="top", wrap_text=True))
@@ -161,30 +165,12 @@ def ledger_workbook(plan: Plan, table: LedgerTable, today: date, *, filter_note:
             label += f"（{state.reason}）"
         _text(ws, r, col + 7, label, light_styles.get(state.light, light_styles["done"]))
 
-    # Vertical merges of parent cells. ``ws.merge_cells`` checks every existing
-    # range for overlap (quadratic); build_ledger's spans never overlap, so the
-    # ranges are added directly.
-    # The covered cells get the same bordered style as the top cell (what
-    # ``MergedCellRange.format`` would do, without its per-cell style lookups).
-    for top, col, bottom in merges:
-        letter = get_column_letter(col)
-        ws.merged_cells.ranges.add(MergedCellRange(ws, f"{letter}{top}:{letter}{bottom}"))
-        style = ws.cell(row=top, column=col)._style
-        for rr in range(top + 1, bottom + 1):
-            covered = MergedCell(ws, rr, col)
-            covered._style = copy(style)
-            ws._cells[(rr, col)] = covered
-
+    # Row heights from the text, page breaks for A3 fitted to the width, parent cells merged per
+    # page (their label repeated where a group continues), titles and page numbers on every page.
+    # build_ledger's spans never overlap, so the layout adds the merged ranges directly.
     ws.freeze_panes = ws.cell(row=header_row + 1, column=1)
-    ws.print_title_rows = f"{header_row}:{header_row}"
-    ws.page_setup.paperSize = ws.PAPERSIZE_A3
-    ws.page_setup.orientation = ws.ORIENTATION_LANDSCAPE
-    ws.page_setup.fitToWidth = 1
-    ws.page_setup.fitToHeight = 0
-    ws.sheet_properties.pageSetUpPr.fitToPage = True
-    ws.print_options.horizontalCentered = True
-    ws.page_margins.left = ws.page_margins.right = 0.4
-    ws.page_margins.top = ws.page_margins.bottom = 0.5
+    PrintLayout(ws, [w for _, w in headers], (1, header_row), header_row + 1, r,
+                [Merge(top, col, bottom) for top, col, bottom in merges]).apply()
     wb.properties.title = title
     wb.properties.creator = "行动计划督办台账"
     if plan.start_date and plan.end_date:  # read back by the import: recurring measures' periods
@@ -198,11 +184,21 @@ def ledger_xlsx_bytes(plan: Plan, table: LedgerTable, today: date, *, filter_not
     return buffer.getvalue()
 
 
-def export_filename(plan: Plan, today: date) -> str:
-    return f"工作台账-{today.isoformat()}.xlsx"
+def export_filename(plan: Plan, today: date, filter_note: str = "") -> str:
+    """``工作台账-一级任务 3，状态 推进中-2024-07-15.xlsx`` (no characters a file system refuses)."""
+    note = "".join("-" if ch in '\\/:*?"<>|\n\r\t' else ch for ch in filter_note)[:60]
+    return f"工作台账-{note + '-' if note else ''}{today.isoformat()}.xlsx"
 
 
-__all__ = ["ledger_workbook", "ledger_xlsx_bytes", "sheet_title", "parent_text", "export_filename", "Optional"]
+def content_disposition(filename: str, ascii_name: str) -> str:
+    """``attachment`` with a readable ASCII fallback and the UTF-8 name (RFC 6266 / 5987)."""
+    from urllib.parse import quote
+
+    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename, safe='')}"
+
+
+__all__ = ["ledger_workbook", "ledger_xlsx_bytes", "sheet_title", "parent_text", "export_filename",
+           "content_disposition", "Optional"]
 
 
 class _ReadAll:

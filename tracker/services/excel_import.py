@@ -91,6 +91,14 @@ def clean_title(text: str) -> str:
     return title
 
 
+def _without_continued(text: str) -> str:
+    """A parent label repeated on a new printed page (``四、标题（续）``) is the same parent."""
+    head, sep, rest = (text or "").partition("\n")
+    if head.rstrip().endswith("（续）"):
+        return head.rstrip()[:-3].rstrip() + sep + rest
+    return text
+
+
 def split_parent_text(text: str) -> tuple[str, str, dict[str, str]]:
     """``一、标题\\n牵头单位：A；配合单位：B`` -> (code, title, {"lead": "A", "co": "B"})."""
     lines = text.strip().split("\n", 1)
@@ -281,6 +289,7 @@ def read_ledger(data: bytes, title: Optional[str] = None, *, max_bytes: int = DE
         gap_at: Optional[int] = None
         for i, (text, origin, _continued) in enumerate(parent_raw):
             above = tuple(path)
+            text = _without_continued(text)
             if text:
                 if i > 0 and path[i - 1] is None and gap_at is None:
                     gap_at = i

@@ -263,13 +263,21 @@ def validate_plan(spec: PlanSpec, resolver: UnitResolver) -> list[PlanProblem]:
     return problems
 
 
+CN_LEVELS = "一二三四五六七八九"
+
+
+def level_name(level: int) -> str:
+    """1 -> 一级任务 (the words the ledger's headers use)."""
+    return f"{CN_LEVELS[level - 1]}级任务" if 1 <= level <= len(CN_LEVELS) else f"{level}级任务"
+
+
 @dataclass
 class PlanCounts:
     levels: dict[int, int]
     measures: int
 
     def __str__(self) -> str:
-        parts = [f"{level}级任务 {n} 项" for level, n in sorted(self.levels.items())]
+        parts = [f"{level_name(level)} {n} 项" for level, n in sorted(self.levels.items())]
         return "，".join(parts) + f"（具体举措 {self.measures} 项）"
 
 

@@ -152,8 +152,8 @@ def conflict_for(task: Task, based_on: int) -> Conflict:
     who = last_change(fresh)
     label = status_label(fresh.status, fresh.is_ongoing)
     message = (f"提交未保存：该举措在您打开页面后已被修改（{who or '他人修改'}），"
-               f"当前状态为“{label}”、进度 {fresh.progress}%、版本 {fresh.version}"
-               f"（您的版本 {based_on}）。请查看最新内容后重新提交。")
+               f"当前状态为“{label}”、进度 {fresh.progress}%。请查看下方最新记录；"
+               f"您填写的内容已保留，确认后再次提交即可。")
     return Conflict(message, current=fresh, changes={
         "version": fresh.version, "your_version": based_on, "status": fresh.status,
         "progress": fresh.progress, "last_change": who,
@@ -341,10 +341,32 @@ class MyGroup:
     rows: list  # (task, state, role)
 
 
-def my_tasks(actor: User, today: date, rules, quick: str = "") -> list[MyGroup]:
-    """A unit's measures (lead and co-operating) grouped by first-level task, across plans."""
+def attention_rank(task: Task, state) -> int:
+    """What needs the unit first: returned claims, overdue, due soon or unreported, then the rest."""
+    if task.status == DONE:
+        return 5
+    if task.return_comment:
+        return 0
+    if state.light == "red":
+        return 1
+    if state.light == "yellow":
+        return 2
+    if task.status == PENDING_REVIEW:
+        return 4
+    return 3
+
+
+def my_tasks(actor: User, today: date, rules, quick: str = "",
+             counts: Optional[dict] = None) -> list[MyGroup]:
+    """A unit's measures (lead and co-operating) grouped by first-level task, across plans.
+
+    Rows and groups come in order of attention (``attention_rank``), plan order within a rank.
+    ``counts``, when given, receives the number of the unit's measures per quick filter ("" = all).
+    """
     from .tasks import list_plans, load_plan_view, root_map
 
+    if counts is not None:
+        counts.update({key: 0 for key in ("", *QUICK_FILTERS)})
     groups: list[MyGroup] = []
     for plan in list_plans():
         view = load_plan_view(plan, actor, today, rules)
@@ -355,6 +377,10 @@ def my_tasks(actor: User, today: date, rules, quick: str = "") -> list[MyGroup]:
             if not (t.is_leaf and t.id in view.own):
                 continue
             state = view.states[t.id]
+            if counts is not None:
+                counts[""] += 1
+                for key in QUICK_FILTERS:
+                    counts[key] += matches_quick(t, state, key, today, rules)
             if not matches_quick(t, state, quick, today, rules):
                 continue
             root_id = roots[t.id]
@@ -363,4 +389,7 @@ def my_tasks(actor: User, today: date, rules, quick: str = "") -> list[MyGroup]:
                 group = current[root_id] = MyGroup(plan, by_id[root_id], view.states[root_id], [])
                 groups.append(group)
             group.rows.append((t, state, unit_role(t, actor.unit_id)))
+    for group in groups:
+        group.rows.sort(key=lambda row: attention_rank(row[0], row[1]))  # stable: plan order within a rank
+    groups.sort(key=lambda g: min(attention_rank(t, s) for t, s, _ in g.rows))
     return groups

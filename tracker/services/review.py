@@ -10,11 +10,11 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, Mapping, Optional
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from ..extensions import db
-from ..models import Review, Task, TaskUnit, User
+from ..models import ProgressUpdate, Review, Task, TaskUnit, User
 from ..status import DONE, IN_PROGRESS, PENDING_REVIEW
 from ..periods import label_cn
 from . import audit
@@ -91,6 +91,7 @@ def review_task(task_id: int, actor: User, data: Mapping[str, Any] | ReviewInput
         task.status = IN_PROGRESS
         task.return_comment = inp.comment
         task.claimed_on = None
+        task.progress = progress_before_claim(task.id)
     else:
         task.status = IN_PROGRESS
         task.completed_on = None
@@ -128,3 +129,26 @@ def pending_claims() -> list[Task]:
         .where(Task.is_leaf.is_(True), Task.status == PENDING_REVIEW)
         .order_by(Task.claimed_on.asc().nulls_first(), Task.updated_at.asc(), Task.id.asc())
     ).scalars().unique())
+
+
+def latest_reports(task_ids: list[int]) -> dict[int, ProgressUpdate]:
+    """The newest progress report of each task, with its evidence files (two statements)."""
+    if not task_ids:
+        return {}
+    newest = (select(func.max(ProgressUpdate.id)).where(ProgressUpdate.task_id.in_(task_ids))
+              .group_by(ProgressUpdate.task_id))
+    rows = db.session.execute(
+        select(ProgressUpdate).options(selectinload(ProgressUpdate.attachments))
+        .where(ProgressUpdate.id.in_(newest))
+    ).scalars().all()
+    return {u.task_id: u for u in rows}
+
+
+def progress_before_claim(task_id: int) -> int:
+    """The progress last reported before the claim (a returned claim is not 100 % done)."""
+    value = db.session.execute(
+        select(ProgressUpdate.progress)
+        .where(ProgressUpdate.task_id == task_id, ProgressUpdate.status != PENDING_REVIEW)
+        .order_by(ProgressUpdate.id.desc()).limit(1)
+    ).scalar_one_or_none()
+    return int(value or 0)

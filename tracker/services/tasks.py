@@ -309,13 +309,15 @@ def load_plan_view(plan: Plan, actor: User, today: date, rules: LightRules,
 def view_from_tasks(plan: Plan, actor: User, today: date, rules: LightRules, tasks: list) -> PlanView:
     """A PlanView over already loaded tasks (ORM objects or read-only rows with the same attributes)."""
     tasks = tree_order(tasks)
-    states = evaluate_tree(tasks, today, rules)
     if actor.can_read_all:
+        states = evaluate_tree(tasks, today, rules)
         visible = {t.id for t in tasks}
         own: set[int] = set()
     else:
         own = unit_task_ids(tasks, actor.unit_id) if actor.unit_id else set()
         visible = with_ancestors({t.id: t for t in tasks}, own)
+        # A unit's parent roll-ups count only its own measures, never other units' lights.
+        states = evaluate_tree([t for t in tasks if t.id in visible], today, rules)
     return PlanView(plan=plan, today=today, tasks=tuple(tasks), states=MappingProxyType(states),
                     visible=frozenset(visible), own=frozenset(own))
 

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from werkzeug.security import generate_password_hash
 
 from ..extensions import db
-from ..models import ROLES, User
+from ..models import ROLE_LABELS, ROLES, User
 from . import audit
 from ..validation import check_text, text_problem
 from .errors import Invalid, NotFound
@@ -77,7 +77,7 @@ def create_user(username: str, role: str, password: str, *, unit: Optional[str] 
     db.session.add(user)
     db.session.flush()
     audit.record("user_create", actor, target_type="user", target_id=user.id,
-                 detail=f"{username}（{role}{'，' + unit_obj.short_name if unit_obj else ''}）")
+                 detail=f"{username}（{ROLE_LABELS.get(role, role)}{'，' + unit_obj.short_name if unit_obj else ''}）")
     return user
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 from flask import abort, current_app, flash, redirect, render_template, request, send_file, url_for
 
 from ..lights import leaf_state
-from ..services.attachments import attachment_path, get_attachment_for
+from ..services.attachments import PREVIEWABLE, attachment_path, get_attachment_for
 from ..services.errors import Conflict, Invalid
 from ..services.progress import (
     QUICK_FILTERS,
@@ -15,7 +15,9 @@ from ..services.progress import (
     task_history,
 )
 from ..services.tasks import ancestors, get_task_for, unit_role
-from ..status import DONE, PENDING_REVIEW
+from wtforms.fields.choices import SelectChoice
+
+from ..status import DONE, PENDING_REVIEW, status_label
 from ..web import actor, light_rules, request_today, write_today
 from ..deadlines import DeadlineError, read_deadline
 from ..services.periods import period_cards
@@ -33,9 +35,10 @@ def mine():
     today = request_today()
     rules = light_rules()
     quick = parse_quick(request.args.get("filter", ""))
-    groups = my_tasks(user, today, rules, quick)
+    counts: dict[str, int] = {}
+    groups = my_tasks(user, today, rules, quick, counts)
     return render_template("tasks/mine.html", groups=groups, today=today, quick=quick,
-                           quick_filters=QUICK_FILTERS, rules=rules)
+                           quick_filters=QUICK_FILTERS, rules=rules, counts=counts)
 
 
 def deadline_reading(text: str):
@@ -70,6 +73,11 @@ def _task_page(task_id: int, form: ProgressForm | None = None, review_form: Revi
         review_form = ReviewForm(formdata=None, version=task.version, back="task")
     if form is not None and not can_claim(user, task):
         form.status.choices = [c for c in form.status.choices if c.value != PENDING_REVIEW]
+    if form is not None:
+        # The words the page shows elsewhere: 持续推进 for a 长期坚持 measure, 待审核 as a claim.
+        form.status.choices = [SelectChoice(c.value, status_label(c.value, task.is_ongoing)
+                                            + ("（申请销号）" if c.value == PENDING_REVIEW else ""))
+                               for c in form.status.choices]
     history = task_history(task) if task.is_leaf else []
     ext = _extension_context(user, task, ext_form, deadline_form)
     return render_template(
@@ -113,27 +121,45 @@ def report(task_id: int):
     form.validate()  # CSRF is checked app-wide; values are validated by the service
     files = [f for f in request.files.getlist("files") if f and f.filename]
     try:
-        record_update(task_id, actor(), form.service_data(), write_today(), files)
+        before = get_task_for(actor(), task_id).progress
+        task = record_update(task_id, actor(), form.service_data(), write_today(), files)
     except Invalid as exc:
         general = apply_errors(form, exc.errors)
-        if files and "files" not in exc.errors:
-            general.append("所选佐证材料尚未保存，请修正后重新选择文件。")
-        return _task_page(task_id, form, errors=general, status=422)
+        summary = [f"{getattr(form, name).label.text}：{message}" for name in form.VISIBLE
+                   for message in (getattr(form, name).errors or ()) if isinstance(message, str)]
+        if files or "files" in exc.errors:
+            summary.append("所选佐证材料尚未保存：浏览器出于安全原因不能保留已选择的文件，请修正后重新选择文件"
+                           "（其他已填写的内容已保留）。")
+        return _task_page(task_id, form, errors=general + summary, status=422)
     except Conflict as exc:
         # Keep what the user typed; the form now carries the current version, so a
         # second submit (after reading what changed) is a deliberate decision.
         form.version.data = str(exc.changes.get("version", ""))
         return _task_page(task_id, form, conflict=exc, status=409)
     flash("进展已报送。" if form.status.data != PENDING_REVIEW else "已申请销号，等待区司法局审核。", "success")
+    if task.progress < before:
+        flash(f"注意：完成进度由 {before}% 降为 {task.progress}%。"
+              + ("已记入历史。" if (form.problems.data or "").strip() else "如有原因，请在下次报送的“存在问题”中说明。"),
+              "warning")
     return redirect(url_for("tasks.detail", task_id=task_id))
 
 
 @bp.route("/attachments/<int:attachment_id>")
 def attachment(attachment_id: int):
+    """Download an evidence file; ``?inline=1`` shows images and PDFs in the browser.
+
+    Only types the browser renders without running our origin's scripts are shown
+    inline, and the response carries a sandboxing CSP; everything else downloads.
+    """
     att = get_attachment_for(actor(), attachment_id)
     path = attachment_path(att)
-    return send_file(path, mimetype=att.content_type, as_attachment=True, download_name=att.original_name,
-                     max_age=0, etag=att.sha256)
+    inline = request.args.get("inline") == "1" and att.content_type in PREVIEWABLE
+    response = send_file(path, mimetype=att.content_type, as_attachment=not inline,
+                         download_name=att.original_name, max_age=0, etag=att.sha256)
+    if inline:
+        response.headers["Content-Security-Policy"] = "sandbox; default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; object-src 'self'"
+        response.headers["X-Frame-Options"] = "DENY"
+    return response
 
 
 @bp.errorhandler(413)
