@@ -19,7 +19,7 @@ from tracker.extensions import db
 T = "today=2024-07-01"
 ALLOWED = {
     "excel", "wps", "api", "pdf", "jpg", "jpeg", "png", "doc", "docx", "xls", "xlsx", "zip", "csv", "mb", "kb",
-    "smtp", "url", "id", "yyyy", "mm", "dd", "cn", "https", "http", "ip",
+    "smtp", "url", "id", "yyyy", "mm", "dd", "yyyyqn", "ctrl", "cn", "https", "http", "ip",
     "webhook", "sec",  # the robots' settings: the vendors' own names (Webhook address, a SEC… signing secret)
     # demo user names and other data shown as entered
     "admin", "dubanke", "leader", "sfj", "jtj", "scjgj", "dktz",
@@ -36,7 +36,7 @@ class VisibleText(HTMLParser):
         self._skip = 0
 
     def handle_starttag(self, tag, attrs):
-        if tag in ("script", "style", "title"):
+        if tag in ("script", "style", "title", "code", "kbd"):  # commands, headers and keys are not UI words
             self._skip += 1
         if tag == "input":
             attrs = dict(attrs)
@@ -46,7 +46,7 @@ class VisibleText(HTMLParser):
                 self.parts.append(attrs["placeholder"])
 
     def handle_endtag(self, tag):
-        if tag in ("script", "style", "title") and self._skip:
+        if tag in ("script", "style", "title", "code", "kbd") and self._skip:
             self._skip -= 1
 
     def handle_data(self, data):
