@@ -229,9 +229,9 @@ def test_urge_ignores_today_in_the_query(seeded):
     with seeded.app_context():
         unit_id = db.session.execute(select(Unit.id).where(Unit.short_name == "区市场监管局")).scalar_one()
     for day in ("2030-01-01", "2030-01-02", "2019-01-01"):
-        r = client.post(f"/overdue/urge?today={day}", data={"unit_id": str(unit_id)})
+        r = client.post(f"/overdue/urge?today={day}", data={"unit_id": str(unit_id), "confirmed": "1"})
         assert r.status_code == 302
-    r = client.post("/overdue/urge?today=2024-02-30", data={"unit_id": str(unit_id)})
+    r = client.post("/overdue/urge?today=2024-02-30", data={"unit_id": str(unit_id), "confirmed": "1"})
     assert r.status_code == 422
     with seeded.app_context():
         keys = db.session.execute(select(Notification.dedupe_key)).scalars().all()
