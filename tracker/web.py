@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import current_app, g, request
+from flask import current_app, flash, g, request
 from flask_login import current_user
 
 from .lights import LightRules
@@ -82,3 +82,14 @@ def light_rules() -> LightRules:
 def actor():
     """The logged-in user as a plain model object (not the proxy)."""
     return current_user._get_current_object()
+
+
+def apply_errors(form, errors: dict[str, list[str]]) -> None:
+    """Attach a service's field errors (``Invalid.errors``) to the form; the rest become flashed messages."""
+    for name, messages in errors.items():
+        field = getattr(form, name, None) if name in form._fields else None
+        if field is not None:
+            field.errors = list(field.errors or []) + list(messages)
+        else:
+            for message in messages:
+                flash(message, "danger")

@@ -9,10 +9,9 @@ from ..auth.forms import EmptyForm
 from ..services import admin as admin_svc
 from ..services import unit_groups as svc
 from ..services.errors import Invalid
-from ..web import actor
+from ..web import actor, apply_errors
 from . import bp
 from .forms import UnitGroupForm
-from .views import apply_errors
 
 
 @bp.route("/unit-groups")

@@ -14,20 +14,11 @@ from ..services import admin as svc
 from ..services.audit import ACTION_LABELS, target_names
 from ..services.errors import Invalid, NotFound
 from ..validation import parse_int
-from ..web import actor
+from ..web import actor, apply_errors
 from . import bp
 from .forms import PasswordResetForm, UnitForm, UserCreateForm, UserEditForm
 
 
-def apply_errors(form, errors: dict[str, list[str]]) -> None:
-    """Attach service field errors to the form; others become flashed messages."""
-    for name, messages in errors.items():
-        field = getattr(form, name, None) if name in form._fields else None
-        if field is not None:
-            field.errors = list(field.errors or []) + list(messages)
-        else:
-            for message in messages:
-                flash(message, "danger")
 
 
 # --------------------------------------------------------------------------- users

@@ -13,7 +13,7 @@ from ..notify import channels as svc
 from ..notify.webhooks import KIND_LABELS, KINDS
 from ..services.clock import local_today
 from ..services.errors import DomainError, Invalid
-from ..web import actor
+from ..web import actor, apply_errors
 from . import bp
 from .forms import ButtonForm, RobotForm
 
@@ -92,13 +92,7 @@ def _save(unit: Optional[Unit], kind: str):
                          rules)
     except Invalid as exc:
         db.session.rollback()
-        for name, messages in exc.errors.items():
-            field = getattr(form, name, None) if name in form._fields else None
-            if field is not None:
-                field.errors = list(field.errors or []) + list(messages)
-            else:
-                for message in messages:
-                    flash(message, "danger")
+        apply_errors(form, exc.errors)
         return _render(unit, {kind: form}, 422)
     flash(f"已保存{KIND_LABELS[kind]}机器人设置。", "success")
     return redirect(_page_url(unit))
