@@ -202,3 +202,31 @@ def test_task_page_shows_period_cards_and_ledger_the_current_period(seeded, clie
     assert "2024年 · 0/1 年度" in ledger
     ledger = client.get("/ledger?today=2025-03-01").get_data(as_text=True)
     assert "2024年 · 0/2 年度" in ledger  # 2024 still open: it stays current (and red)
+
+
+def test_an_extension_belongs_to_its_period(seeded, client, runner):
+    """A deadline moved for the 2024 period does not carry over to the 2025 period (SPEC 6.1 with 6.6)."""
+    from tracker.models import User
+    from tracker.reporting.extensions import set_deadline
+
+    task_id = measure4(seeded)
+    headers = token_for(seeded, "dubanke")
+    sweep(runner, "2024-10-20")
+    with seeded.app_context():
+        bureau = db.session.execute(select(User).where(User.username == "dubanke")).scalar_one()
+        set_deadline(task_id, bureau, {"new_deadline": "2024-12-15", "reason": "活动延至年底"}, date(2024, 10, 20))
+    moved = api_task(client, headers, task_id, "2024-11-01")
+    assert (moved["current_period"], moved["deadline"], moved["original_deadline"], moved["light"]) == (
+        "2024", "2024-12-15", "2024-10-31", "green")
+    sweep(runner, "2025-01-01")  # 2024 still open: it stays current, overdue against its extended date
+    assert api_task(client, headers, task_id, "2025-01-01")["overdue_days"] == 17
+    with seeded.app_context():
+        version = db.session.get(Task, task_id).version
+    seeded.config["FIXED_TODAY"] = date(2025, 1, 2)  # writes use the app clock
+    assert client.post(f"/api/v1/tasks/{task_id}/updates", headers=headers, json={
+        "status": "pending_review", "progress": 100, "narrative": "已开展", "version": version}).status_code == 201
+    assert client.post(f"/api/v1/tasks/{task_id}/review", headers=headers,
+                       json={"decision": "approve"}).status_code in (200, 201)
+    fresh = api_task(client, headers, task_id, "2025-01-02")
+    assert (fresh["current_period"], fresh["deadline"], fresh["original_deadline"], fresh["extension_state"]) == (
+        "2025", "2025-10-31", "2025-10-31", None)
