@@ -36,7 +36,7 @@ def vendor():
 
 
 def robot_app(tmp_path, monkeypatch, **extra):
-    config = dict(WEBHOOK_ALLOW_HOSTS="127.0.0.1", WEBHOOK_TIMEOUT=0.5, WEBHOOK_FEISHU_INTERVAL=0,
+    config = dict(WEBHOOK_ALLOW_HOSTS="127.0.0.1", WEBHOOK_TIMEOUT=3, WEBHOOK_FEISHU_INTERVAL=0,
                   MAIL_MAX_ATTEMPTS=3, MAIL_RETRY_SECONDS=300)
     config.update(extra)
     app = make_app(tmp_path, monkeypatch, **config)
