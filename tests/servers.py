@@ -28,13 +28,14 @@ def gunicorn_env(database_url: str, tmp_path: Path, **extra) -> dict:
     return env
 
 
-def start_gunicorn(env: dict, workers: int = 2, boot_seconds: float = 180):
+def start_gunicorn(env: dict, workers: int = 2, boot_seconds: float = 180, app: str = "wsgi:app"):
     """(process, base URL) once gunicorn answers /login; AssertionError with its output otherwise.
 
-    ``boot_seconds`` only bounds a hung start: a busy shared machine may take long to boot workers."""
+    ``boot_seconds`` only bounds a hung start: a busy shared machine may take long to boot workers.
+    ``app`` is gunicorn's application spec (the fault tests load ``tests.fault_app:app``)."""
     port = free_port()
     env = dict(env, GUNICORN_BIND=f"127.0.0.1:{port}", GUNICORN_WORKERS=str(workers), GUNICORN_ACCESSLOG="")
-    proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"],
+    proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", app],
                             cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + boot_seconds

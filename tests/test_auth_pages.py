@@ -3,7 +3,7 @@ from sqlalchemy import func, select
 
 from tests.conftest import csrf_token_from, make_app
 from tracker.extensions import db
-from tracker.models import AuditLog
+from tracker.models import AuditLog, LoginAttempt
 
 
 def test_pages_need_login(seeded, client):
@@ -23,6 +23,26 @@ def test_login_logout_and_audit(seeded, client, auth):
     with seeded.app_context():
         actions = [a for (a,) in db.session.execute(select(AuditLog.action).order_by(AuditLog.id))]
     assert actions[-3:] == ["login_failed", "login", "logout"]
+
+
+def test_login_with_control_characters_rerenders_the_form(seeded, client):
+    """The text rule on the login form is a field error on the form (typed name kept), not an error page,
+    and no attempt is counted or audited for input that cannot be a name."""
+    with seeded.app_context():
+        before = (db.session.scalar(select(func.count()).select_from(LoginAttempt)),
+                  db.session.scalar(select(func.count()).select_from(AuditLog)))
+    for username, password, expected in (("ad\x01min", "demo1234", "用户名含有不允许的控制字符（U+0001）"),
+                                         ("ad\nmin", "demo1234", "用户名不能包含换行或制表符（U+000A）"),
+                                         ("admin", "demo\x00", "密码含有不允许的控制字符（U+0000）")):
+        r = client.post("/login", data={"username": username, "password": password})
+        html = r.get_data(as_text=True)
+        assert r.status_code == 200 and expected in html, (username, password)
+        assert 'name="username"' in html
+    with seeded.app_context():
+        after = (db.session.scalar(select(func.count()).select_from(LoginAttempt)),
+                 db.session.scalar(select(func.count()).select_from(AuditLog)))
+    assert after == before
+    assert client.get("/ledger").status_code == 302
 
 
 def test_next_is_validated(seeded, client, auth):

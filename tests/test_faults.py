@@ -107,7 +107,7 @@ def test_worker_killed_mid_request_leaves_no_half_write(seeded, tmp_path):
     pid_file = tmp_path / "slow-write.pid"
     env = gunicorn_env(url, tmp_path, TRACKER_TEST_SLOW_WRITE_SECONDS=int(BOUND) * 2,
                        TRACKER_TEST_SLOW_WRITE_PIDFILE=pid_file)
-    proc, base = start_gunicorn(env, workers=1)
+    proc, base = start_gunicorn(env, workers=1, app="tests.fault_app:app")
     outcome: dict = {}
 
     def doomed_request():

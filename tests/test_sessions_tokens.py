@@ -170,3 +170,25 @@ def test_admin_sees_and_revokes_a_users_tokens(seeded):
     assert entry.username == "admin" and entry.target_id == uid
     # A unit user may not use the admin route.
     assert login(seeded).post(f"/admin/users/{uid}/tokens/{token_id}/revoke").status_code == 403
+
+
+def test_token_use_is_recorded_at_most_once_a_minute(seeded):
+    token = new_token(seeded)
+    client = login(seeded)
+    assert "从未使用" in client.get("/account/tokens").get_data(as_text=True)
+
+    def last_used():
+        with seeded.app_context():
+            return db.session.execute(select(ApiToken.last_used_at).where(ApiToken.prefix == token[:10])).scalar_one()
+
+    with seeded.app_context():  # an injected clock: the first use, 30 s later, 61 s later
+        start = utcnow()
+        assert tokens.user_for_token(token, now=start) is not None
+    assert last_used() == start
+    with seeded.app_context():
+        assert tokens.user_for_token(token, now=start + timedelta(seconds=30)) is not None
+    assert last_used() == start
+    with seeded.app_context():
+        assert tokens.user_for_token(token, now=start + timedelta(seconds=61)) is not None
+    assert last_used() == start + timedelta(seconds=61)
+    assert "从未使用" not in client.get("/account/tokens").get_data(as_text=True)

@@ -5,6 +5,7 @@ from datetime import date
 
 from flask import current_app, flash, g, request
 from flask_login import current_user
+from wtforms.validators import ValidationError
 
 from .lights import LightRules
 from .services.clock import local_today
@@ -50,6 +51,7 @@ def write_today() -> date:
 SERVICE_CHECKED_FIELDS = frozenset({
     "narrative", "problems", "next_steps", "comment", "note", "full_name", "short_name", "emails",
     "display_name", "email", "title",
+    "username", "password",  # the login form's PlainText validators; the admin's user service checks both
 })
 FIELD_LABELS = {
     "username": "用户名", "password": "密码", "confirm": "确认密码", "current": "当前密码", "new": "新密码",
@@ -73,6 +75,20 @@ def guard_input():
         raise Invalid(errors)
     _today_arg()
     return None
+
+
+class PlainText:
+    """WTForms validator: the one text rule (``validation.text_problem``) as a field error on the form,
+    so the page re-renders with what was typed instead of answering with the guard's error page."""
+
+    def __init__(self, single_line: bool = True):
+        self.single_line = single_line
+
+    def __call__(self, form, field) -> None:
+        if isinstance(field.data, str):
+            problem = text_problem(field.data, single_line=self.single_line)
+            if problem:
+                raise ValidationError(f"{field.label.text}{problem}")
 
 
 def light_rules() -> LightRules:

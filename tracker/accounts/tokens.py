@@ -20,6 +20,7 @@ from ..services.errors import Invalid, NotFound
 
 PREFIX = "apt_"
 MAX_EXPIRES_DAYS = 3650
+LAST_USED_STEP = timedelta(minutes=1)  # last_used_at is written at most this often per token
 
 
 def token_hash(token: str) -> str:
@@ -64,7 +65,20 @@ def user_for_token(token: str, now: Optional[datetime] = None) -> Optional[User]
     ).scalar_one_or_none()
     if row is None or not row.user.active:
         return None
+    _touch(row, now)
     return row.user
+
+
+def _touch(row: ApiToken, now: datetime) -> None:
+    """Record when the token was last used, at most once per ``LAST_USED_STEP`` (one guarded UPDATE,
+    committed on its own before the view runs, so a busy client does not write on every request)."""
+    if row.last_used_at is not None and now - row.last_used_at < LAST_USED_STEP:
+        return
+    db.session.execute(
+        update(ApiToken).where(ApiToken.id == row.id,
+                               or_(ApiToken.last_used_at.is_(None), ApiToken.last_used_at <= now - LAST_USED_STEP))
+        .values(last_used_at=now).execution_options(synchronize_session=False))
+    db.session.commit()
 
 
 def list_for(user: User) -> list[ApiToken]:

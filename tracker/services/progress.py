@@ -7,8 +7,6 @@ task's new state, the evidence files and the audit entry in one commit.
 """
 from __future__ import annotations
 
-import os
-import time
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, Iterable, Mapping, Optional
@@ -233,35 +231,12 @@ def record_update(task_id: int, actor: User, data: Mapping[str, Any] | UpdateInp
             notify_supervisors("claim", entry.id, task, unit=actor.unit if actor.role == "unit" else None,
                                actor_name=actor_name(actor))
         audit.record("progress_update", actor, target_type="task", target_id=task.id, detail=detail)
-        _fault_test_pause()
         db.session.commit()
     except Exception:
         db.session.rollback()
         att_service.remove_files([s for _, s in stored])
         raise
     return task
-
-
-def _fault_test_pause() -> None:
-    """Fault-test hook (tests/test_faults.py), inert unless BOTH env vars are set.
-
-    With ``TRACKER_TEST_SLOW_WRITE_SECONDS`` and ``TRACKER_TEST_SLOW_WRITE_PIDFILE``
-    set, the first progress write that manages to create the pid file (one-shot:
-    ``open(…, "x")``) flushes its changes, writes its process id there and sleeps
-    that many seconds before the commit, so a test can SIGKILL the worker with an
-    uncommitted write in flight. Never set these in production.
-    """
-    seconds = os.environ.get("TRACKER_TEST_SLOW_WRITE_SECONDS")
-    pid_file = os.environ.get("TRACKER_TEST_SLOW_WRITE_PIDFILE")
-    if not seconds or not pid_file:
-        return
-    try:
-        with open(pid_file, "x", encoding="ascii") as fh:
-            db.session.flush()
-            fh.write(str(os.getpid()))
-    except FileExistsError:
-        return
-    time.sleep(float(seconds))
 
 
 # --- Reading: the task page's history and the unit's own measures -----------------
