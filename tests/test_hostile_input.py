@@ -222,8 +222,7 @@ def test_api_writes_refuse_junk_before_writing(seeded):
 
 def test_urge_ignores_today_in_the_query(seeded):
     """Three urges with three replayed days queue one email, dated by the app's clock."""
-    from tracker.models import Notification, TaskEvent
-    from tracker.models import Unit
+    from tracker.models import Notification, TaskEvent, Unit
 
     client = logged_in(seeded, "dubanke")
     with seeded.app_context():

@@ -12,8 +12,8 @@ import click
 from flask import Flask, current_app
 from flask.cli import with_appcontext
 
+from .errors import DomainError, Invalid
 from .extensions import db
-from .services.errors import DomainError, Invalid
 
 
 class CommandError(click.ClickException):
@@ -36,7 +36,7 @@ def fail_from(exc: DomainError) -> CommandError:
 
 
 def parse_today(value: str | None) -> date:
-    from .services.clock import local_today
+    from .clock import local_today
     from .validation import parse_date
 
     if not value:
@@ -78,7 +78,7 @@ def init_db_command() -> None:
 def seed_command(reset: bool, seed_dir: Path | None, no_demo_users: bool, no_unit_emails: bool, if_empty: bool,
                  demo_progress: bool, today_text: str | None) -> None:
     """Load the reference units, plan and demo users (idempotent)."""
-    from .services.seed import SEED_DIR, counts, seed
+    from .plans.seed import SEED_DIR, counts, seed
 
     demo_today = parse_today(today_text) if demo_progress else None
     if if_empty and not reset and counts()["plans"]:
@@ -93,7 +93,7 @@ def seed_command(reset: bool, seed_dir: Path | None, no_demo_users: bool, no_uni
     except DomainError as exc:
         raise fail_from(exc) from None
     if demo_progress:
-        from .services import demo
+        from .plans import demo
 
         written = demo.generate(demo_today)
         click.echo(f"演示进展数据：新增 {written} 条报送。" if written else "已有进展报送，未生成演示数据。")
@@ -110,7 +110,7 @@ def seed_command(reset: bool, seed_dir: Path | None, no_demo_users: bool, no_uni
 @with_appcontext
 def create_user_command(username: str, role: str, unit: str | None, email: str, display_name: str) -> None:
     """Create a user; the password is read from stdin (or prompted)."""
-    from .services.users import create_user
+    from .accounts.users import create_user
 
     if sys.stdin.isatty():
         password = click.prompt("密码", hide_input=True, confirmation_prompt=True)
@@ -132,7 +132,7 @@ def create_user_command(username: str, role: str, unit: str | None, email: str, 
 def create_token_command(username: str, expires_days: str | None) -> None:
     """Print a new API bearer token for USERNAME (optionally expiring after N days)."""
     from .accounts.tokens import parse_expires_days
-    from .services.users import create_token, get_user_by_name
+    from .accounts.users import create_token, get_user_by_name
 
     try:
         days = parse_expires_days(expires_days)
@@ -151,7 +151,7 @@ def create_token_command(username: str, expires_days: str | None) -> None:
 @with_appcontext
 def bump_revision_command() -> None:
     """Mark the plan data as changed, so every read cache rebuilds (after SQL run outside the app)."""
-    from .services.revision import bump_revision
+    from .cache.revision import bump_revision
 
     revision = bump_revision(db.session)
     db.session.commit()
@@ -171,7 +171,7 @@ COMMANDS = [init_db_command, seed_command, create_user_command, create_token_com
 @with_appcontext
 def check_overdue_command(today_text: str | None) -> None:
     """Flag measures that became overdue and clear finished ones."""
-    from .services.overdue import check_overdue
+    from .supervision.overdue import check_overdue
 
     today = parse_today(today_text)
     try:
@@ -189,7 +189,7 @@ def check_overdue_command(today_text: str | None) -> None:
 def send_reminders_command(today_text: str | None, no_deliver: bool) -> None:
     """Build the day's reminder emails and digest into the outbox, then deliver queued mail."""
     from .models import utcnow
-    from .services.reminders import send_reminders
+    from .notify.reminders import send_reminders
 
     today = parse_today(today_text)
     try:
@@ -220,8 +220,15 @@ def run_scheduler_command(no_catch_up: bool) -> None:
     import socket
 
     from .models import utcnow
-    from .scheduler import (Process, SchedulerStartError, attach_heartbeat, build_scheduler, catch_up_job,
-                            install_stop_signals, log_next_run)
+    from .scheduler import (
+        Process,
+        SchedulerStartError,
+        attach_heartbeat,
+        build_scheduler,
+        catch_up_job,
+        install_stop_signals,
+        log_next_run,
+    )
 
     app = current_app._get_current_object()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -271,7 +278,7 @@ def register(app: Flask) -> None:
 @with_appcontext
 def export_ledger_command(file: Path, plan_text: str | None, today: str | None) -> None:
     """Write the whole ledger of a plan to FILE.xlsx."""
-    from .services.excel_export import export_plan_ledger
+    from .plans.excel_export import export_plan_ledger
     from .validation import parse_id
 
     day = parse_today(today)
@@ -301,9 +308,9 @@ def export_ledger_command(file: Path, plan_text: str | None, today: str | None) 
 def import_plan_command(file: Path, dry_run: bool, create_units: bool, title: str | None, replace: bool,
                         maps: tuple[str, ...]) -> None:
     """Import a plan from a ledger-layout FILE.xlsx (all or nothing)."""
-    from .services.errors import Invalid
-    from .services.excel_import import import_plan_file
-    from .services.unit_groups import parse_mapping
+    from .errors import Invalid
+    from .plans.excel_import import import_plan_file
+    from .plans.unit_groups import parse_mapping
 
     try:
         mapping = parse_mapping("\n".join(maps))

@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from ..extensions import db
 from ..models import ProgressUpdate, Review, Task
-from ..status import DONE, IN_PROGRESS, NOT_STARTED, PENDING_REVIEW
+from ..rules.status import DONE, IN_PROGRESS, NOT_STARTED, PENDING_REVIEW
 
 UPDATE, APPROVE, RETURN, REOPEN = "update", "approve", "return", "reopen"
 

@@ -12,11 +12,11 @@ from typing import Any, Mapping, Optional
 from flask import current_app
 from sqlalchemy import select
 
+from .. import audit
+from ..errors import Forbidden, Invalid
 from ..extensions import db
 from ..models import Plan, User
-from ..services import audit
-from ..services.errors import Forbidden, Invalid
-from ..services.tasks import get_plan, load_plan_rows
+from ..plans.tasks import get_plan, load_plan_rows
 from .assessment import Assessment, Weights, assess
 from .history import Journal, load_journal
 from .hooks import extensions_for

@@ -17,10 +17,10 @@ from typing import Optional
 from flask import current_app
 from sqlalchemy import select
 
+from .. import audit
+from ..errors import Forbidden, Invalid, NotFound
 from ..extensions import db
 from ..models import Unit, User, Webhook, utcnow
-from ..services import audit
-from ..services.errors import Forbidden, Invalid, NotFound
 from .compose import Message, check_message
 from .render import render_parts
 from .transport import DeliveryError
@@ -72,7 +72,7 @@ def fan_out(*, key: str, unit_id: Optional[int], rule: str, kind: str, message: 
 
     Runs in the caller's transaction; returns the number of rows inserted.
     """
-    from ..services.outbox import enqueue  # the outbox imports this package
+    from .outbox import enqueue  # the outbox imports this package
 
     inserted = 0
     for webhook in webhooks_for(unit_id, rule) if webhooks is None else webhooks:

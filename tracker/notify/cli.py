@@ -8,8 +8,8 @@ from __future__ import annotations
 import click
 from flask.cli import with_appcontext
 
+from ..errors import DomainError
 from ..extensions import db
-from ..services.errors import DomainError
 from .webhooks import KIND_LABELS, KINDS, mask, mask_url
 
 

@@ -110,7 +110,7 @@ def render_email(notice: Notice) -> tuple[str, str]:
 
 
 def _queue(key: str, recipients: list[str], notice: Notice, unit_id: Optional[int]) -> bool:
-    from ..services.outbox import enqueue
+    from .outbox import enqueue
 
     if not recipients:
         log.warning("event notice %s has no recipients", key)
@@ -144,7 +144,7 @@ def notify_supervisors(event: str, event_id: int, task, unit=None, **context) ->
     """Queue one notice to the bureau (``BUREAU_EMAILS`` or the supervisors), unless switched off."""
     if not supervisors_notified():
         return 0
-    from ..services.reminders import bureau_recipients
+    from .reminders import bureau_recipients
 
     notice = compose(event, task, unit=unit, **context)
     return int(_queue(f"event:{event}:{event_id}:bureau", bureau_recipients(current_app.config), notice, None))

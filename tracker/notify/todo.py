@@ -21,18 +21,43 @@ from datetime import date, datetime, time, timedelta
 from typing import Iterable, Optional
 
 from flask import current_app
-from sqlalchemy import (Date, DateTime, Integer, String, Text, case, cast, exists, func, literal, null, select,
-                        type_coerce, union_all)
+from sqlalchemy import (
+    Date,
+    DateTime,
+    Integer,
+    String,
+    Text,
+    case,
+    cast,
+    exists,
+    func,
+    literal,
+    null,
+    select,
+    type_coerce,
+    union_all,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 
+from ..errors import Invalid
 from ..extensions import db
-from ..deadlines import effective_deadline_of
-from ..lights import LightRules, report_owed, report_period
-from ..models import (LEAD, DeadlineExtension, Notification, ProgressUpdate, Review, Task, TaskEvent, TaskUnit,
-                      TodoRead, User, utcnow)
-from ..services.errors import Invalid
-from ..services.overdue import is_overdue
-from ..status import DONE, IN_PROGRESS, NOT_STARTED, PENDING_REVIEW
+from ..models import (
+    LEAD,
+    DeadlineExtension,
+    Notification,
+    ProgressUpdate,
+    Review,
+    Task,
+    TaskEvent,
+    TaskUnit,
+    TodoRead,
+    User,
+    utcnow,
+)
+from ..rules.deadlines import effective_deadline_of
+from ..rules.lights import LightRules, report_owed, report_period
+from ..rules.status import DONE, IN_PROGRESS, NOT_STARTED, PENDING_REVIEW
+from ..supervision.overdue import is_overdue
 
 KIND_LABELS = {
     "returned": "销号申请被退回", "urge": "催办", "extension_approved": "延期已批准", "extension_rejected": "延期被驳回",
@@ -245,7 +270,7 @@ def badge_count(user: User, today: date, rules: LightRules) -> int:
 
 def mark_read(user: User, keys: Iterable[str]) -> int:
     """Mark to-do items read for ``user`` (idempotent); returns how many keys were new. One commit."""
-    from ..services import audit
+    from .. import audit
 
     keys = [k.strip() for k in keys if isinstance(k, str) and k.strip()]
     bad = [k for k in keys if len(k) > 120 or not KEY_RE.match(k)]

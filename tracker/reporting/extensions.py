@@ -26,15 +26,15 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
+from .. import audit
+from ..errors import Conflict, Forbidden, Invalid, NotFound
 from ..extensions import db
 from ..models import LEAD, DeadlineExtension, Task, TaskEvent, TaskUnit, User, utcnow
-from ..services import audit
-from ..services.errors import Conflict, Forbidden, Invalid, NotFound
-from ..services.overdue import is_overdue
-from ..services.progress import bump_version, check_text, conflict_for
-from ..services.tasks import get_task_for, unit_role
-from ..status import DONE
+from ..plans.tasks import get_task_for, unit_role
+from ..rules.status import DONE
+from ..supervision.overdue import is_overdue
 from ..validation import parse_date, parse_int
+from .progress import bump_version, check_text, conflict_for
 
 PENDING, APPROVED, REJECTED = "pending", "approved", "rejected"
 STATES = (PENDING, APPROVED, REJECTED)
