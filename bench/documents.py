@@ -27,9 +27,8 @@ TODAY = date(2024, 12, 31)
 def reference_app(folder: Path):
     app = make_bench_app(folder / "reference.db")
     with app.app_context():
+        from tracker.operations.seed import seed
         from tracker.plans import demo
-
-        from tracker.plans.seed import seed
 
         seed()
         demo.generate(TODAY)

@@ -64,8 +64,8 @@ def time_pages(app, runs: int) -> dict[str, tuple[float, float]]:
     """Per page: (cold, warm) medians. Cold = the first request after a data change (the
     read cache emptied before each run); warm = later requests until the next change."""
     from sqlalchemy import select
-    from tracker.cache import readcache
 
+    from tracker.cache import readcache
     from tracker.extensions import db
     from tracker.models import Task
 

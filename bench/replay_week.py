@@ -38,9 +38,8 @@ def main() -> int:
                       "MAIL_FILE_FOLDER": str(folder / "mail"), "TESTING": True, "SECRET_KEY": "replay"})
     with app.app_context():
         db.create_all()
+        from tracker.operations.seed import seed
         from tracker.plans import demo
-
-        from tracker.plans.seed import seed
 
         seed()
         demo.generate(start - timedelta(days=1))

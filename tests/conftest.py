@@ -78,7 +78,7 @@ def app(tmp_path, monkeypatch):
 @pytest.fixture
 def seeded(app):
     """The app with the reference units, plan and demo users loaded."""
-    from tracker.plans.seed import seed
+    from tracker.operations.seed import seed
 
     with app.app_context():
         seed()

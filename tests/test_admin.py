@@ -385,7 +385,7 @@ def test_guessing_current_password_is_throttled(seeded, client, auth):
 # ----------------------------------------------------------------------------- CSRF
 
 def test_admin_forms_need_csrf(tmp_path, monkeypatch):
-    from tracker.plans.seed import seed
+    from tracker.operations.seed import seed
 
     app = make_app(tmp_path, monkeypatch, WTF_CSRF_ENABLED=True)
     with app.app_context():

@@ -153,7 +153,7 @@ def test_missing_stored_file_is_404_not_500(seeded, client, auth):
 
 def test_too_large_request_is_a_clear_413(tmp_path, monkeypatch):
     from tests.conftest import make_app
-    from tracker.plans.seed import seed
+    from tracker.operations.seed import seed
 
     app = make_app(tmp_path, monkeypatch, MAX_CONTENT_LENGTH=64 * 1024)
     with app.app_context():

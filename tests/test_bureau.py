@@ -9,7 +9,7 @@ from tests.conftest import csrf_token_from, make_app
 from tests.queries import count_statements
 from tracker.extensions import db
 from tracker.models import AuditLog, Notification, ProgressUpdate, Task, TaskEvent, Unit
-from tracker.plans.seed import seed
+from tracker.operations.seed import seed
 
 T = "today=2024-07-01"
 

@@ -22,7 +22,7 @@ from tracker.extensions import db
 from tracker.models import AuditLog, Notification
 from tracker.notify.outbox import backoff, deliver_queued, enqueue
 from tracker.notify.reminders import send_reminders
-from tracker.plans.seed import seed
+from tracker.operations.seed import seed
 
 ROOT = Path(__file__).resolve().parent.parent
 NOW = datetime(2024, 7, 1, 0, 30)

@@ -189,7 +189,7 @@ def test_direct_deadline_change_by_a_supervisor(api):
 
 
 def test_web_request_form_and_supervisor_queue(seeded, tmp_path, monkeypatch):
-    from tracker.plans.seed import seed
+    from tracker.operations.seed import seed
 
     app = make_app(tmp_path / "csrf", monkeypatch, WTF_CSRF_ENABLED=True)
     with app.app_context():

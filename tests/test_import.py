@@ -282,7 +282,7 @@ def test_upload_needs_admin_and_csrf(seeded, client, auth, tmp_path, monkeypatch
     assert client.post("/import", data={}).status_code == 403
     auth.login("dubanke")
     assert client.get("/import").status_code == 403
-    from tracker.plans.seed import seed
+    from tracker.operations.seed import seed
 
     app = make_app(tmp_path / "csrf", monkeypatch, WTF_CSRF_ENABLED=True)
     with app.app_context():

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select, update
-from tracker.accounts import login as auth_service
 
 from tests.conftest import PASSWORD
+from tracker.accounts import login as auth_service
 from tracker.accounts.login import LoginThrottled, authenticate, pair_delay
 from tracker.extensions import db
 from tracker.models import AuditLog, LoginAttempt, User, utcnow
@@ -199,7 +199,7 @@ def test_templates_have_no_inline_scripts():
 
 def test_forwarded_address_is_used_only_when_configured(tmp_path, monkeypatch):
     from tests.conftest import make_app
-    from tracker.plans.seed import seed
+    from tracker.operations.seed import seed
 
     app = make_app(tmp_path, monkeypatch, PROXY_FIX_X_FOR=1)
     with app.app_context():

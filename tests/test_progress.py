@@ -403,7 +403,7 @@ def test_writes_cannot_backdate(tmp_path, monkeypatch):
     """``?today=`` replays a day for reading; a report records the app clock's date (the real one here)."""
     from tests.conftest import make_app
     from tracker.clock import local_today
-    from tracker.plans.seed import seed
+    from tracker.operations.seed import seed
 
     app = make_app(tmp_path, monkeypatch, TESTING=False, FIXED_TODAY=None)
     with app.app_context():

@@ -6,9 +6,9 @@ from collections import Counter
 
 import pytest
 from sqlalchemy import select, text
-from tracker.cache import readcache
 
 from tests.conftest import TODAY
+from tracker.cache import readcache
 from tracker.cache.revision import bump_revision
 from tracker.extensions import db
 from tracker.models import Task, User

@@ -10,7 +10,7 @@ from tests.mailserver import smtp_server  # noqa: F401 (fixture)
 from tracker.extensions import db
 from tracker.models import Notification, Task, Unit
 from tracker.notify.reminders import send_reminders
-from tracker.plans.seed import seed
+from tracker.operations.seed import seed
 
 NOW = datetime(2024, 7, 1, 0, 30)  # naive UTC = 08:30 in Shanghai
 

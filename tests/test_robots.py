@@ -20,7 +20,7 @@ from tracker.notify.channels import fan_out, find_owner
 from tracker.notify.compose import Entry, Message, Section
 from tracker.notify.outbox import deliver_queued, enqueue
 from tracker.notify.reminders import send_reminders
-from tracker.plans.seed import seed
+from tracker.operations.seed import seed
 
 DAY = date(2024, 7, 1)
 NOW = datetime(2024, 7, 1, 0, 30)

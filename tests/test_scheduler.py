@@ -9,7 +9,7 @@ from tests.conftest import make_app
 from tracker.extensions import db
 from tracker.models import JobRun, Notification, Task
 from tracker.notify.reminders import send_reminders
-from tracker.plans.seed import seed
+from tracker.operations.seed import seed
 from tracker.rules.workdays import covered_days, is_workday
 from tracker.scheduler import build_scheduler, catch_up_job, last_due_day, parse_time
 from tracker.supervision.daily import missed_days, run_daily

@@ -122,7 +122,7 @@ def test_notices_are_queued_exactly_once_per_event(env):
 
 def test_supervisor_notices_can_be_switched_off(tmp_path, monkeypatch):
     from tests.conftest import make_app
-    from tracker.plans.seed import seed
+    from tracker.operations.seed import seed
 
     app = make_app(tmp_path, monkeypatch, NOTIFY_SUPERVISORS_ON_EVENTS=False)
     with app.app_context():

@@ -41,7 +41,7 @@ def test_seed_marks_law_enforcement_bodies_and_adds_the_groups(seeded):
     assert group(seeded, "各区直部门")[2] == ["区直各部门"]
     assert "各执法部门" in group(seeded, "各行政执法部门")[2]
     # Seeding again adds nothing.
-    from tracker.plans.seed import seed
+    from tracker.operations.seed import seed
     with seeded.app_context():
         seed()
         assert len(db.session.execute(select(UnitGroup)).scalars().all()) == 3
@@ -104,7 +104,7 @@ def test_group_bad_input(seeded, client, auth, data, message):
 
 
 def test_group_forms_need_csrf(tmp_path, monkeypatch):
-    from tracker.plans.seed import seed
+    from tracker.operations.seed import seed
 
     app = make_app(tmp_path, monkeypatch, WTF_CSRF_ENABLED=True)
     with app.app_context():

@@ -30,7 +30,7 @@ def create_app(config: object | dict | None = None) -> Flask:
     elif config is not None:
         app.config.from_object(config)
     check_secret_key(app)
-    from .operations.files import private_dir
+    from .files import private_dir
 
     private_dir(app.instance_path)  # 0700: the database, evidence and mail are the service user's only
     app.json.ensure_ascii = False  # Chinese text as is in JSON answers
@@ -173,13 +173,13 @@ def register_blueprints(app: Flask) -> None:
     from .documents import bp as documents_bp
     from .notify.outbox_views import bp as outbox_bp
     from .notify.robot_views import bp as robots_bp
-    from .plans.dashboard_views import bp as dashboard_bp
     from .plans.import_views import bp as imports_bp
     from .plans.ledger_views import bp as ledger_bp
     from .plans.search_views import bp as listing_bp
     from .reporting.extension_views import bp as extensions_bp
     from .reporting.review_views import bp as review_bp
     from .reporting.task_views import bp as tasks_bp
+    from .supervision.dashboard_views import bp as dashboard_bp
     from .supervision.views import bp as bureau_bp
 
     for bp in (auth_bp, listing_bp, dashboard_bp, ledger_bp, tasks_bp, review_bp, extensions_bp, bureau_bp, outbox_bp,

@@ -99,7 +99,7 @@ def seeded_template(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("browser-template")
     path = folder / "template.db"
     app = create_app({**base_config(folder), "SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}"})
-    from tracker.plans.seed import seed
+    from tracker.operations.seed import seed
 
     with app.app_context():
         db.create_all()
@@ -111,9 +111,8 @@ def seeded_template(tmp_path_factory) -> Path:
 
 def freeze_today(monkeypatch, today: date) -> None:
     """Make every request's "today" ``today`` (the app reads the clock only through these)."""
-    from tracker import clock
-
     import tracker.web.request
+    from tracker import clock
 
     original = clock.local_today
     monkeypatch.setattr(tracker.web.request, "app_today", lambda: today)

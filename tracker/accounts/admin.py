@@ -17,7 +17,7 @@ from sqlalchemy.orm import joinedload
 from .. import audit
 from ..errors import Invalid, NotFound
 from ..extensions import db
-from ..models import LEAD, ROLE_LABELS, ROLES, UNIT_KINDS, AuditLog, TaskUnit, Unit, User
+from ..models import LEAD, ROLE_LABELS, ROLES, UNIT_KINDS, AuditLog, Unit, User
 from ..validation import check_text, parse_date, parse_id
 from .login import LoginThrottled, clear_failures, record_failure, release_attempt, reserve_attempt, verify_password
 from .tokens import end_access
@@ -356,7 +356,7 @@ def _utc_start(day: date, tz: str) -> datetime:
     return local.astimezone(timezone.utc).replace(tzinfo=None)
 
 
-def search_audit(filt: AuditFilter, page: int = 1, *, tz: str = "Asia/Shanghai", per_page: int = AUDIT_PER_PAGE):
+def search_audit(filt: AuditFilter, page: int = 1, *, tz: str, per_page: int = AUDIT_PER_PAGE):
     """One page of the audit log, newest first (two queries: count and rows)."""
     stmt = select(AuditLog)
     if filt.action:

@@ -202,7 +202,7 @@ def audit():
     except Invalid as exc:
         errors = exc.errors
     else:
-        page = svc.search_audit(filt, number, tz=current_app.config.get("TIMEZONE", "Asia/Shanghai"))
+        page = svc.search_audit(filt, number, tz=current_app.config["TIMEZONE"])
     args = {k: v for k, v in request.args.items() if k != "page" and v}
     names = target_names(page.items) if page else {}
     return render_template("admin/audit.html", page=page, errors=errors, args=args, names=names,

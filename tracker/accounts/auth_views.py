@@ -3,17 +3,33 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_user, logout_user
 
 from .. import audit
-from ..extensions import db
+from ..extensions import db, login_manager
 from ..web.access import require_login
-from ..web.forms import LoginForm
 from . import sessions
+from .auth_forms import LoginForm
 from .login import LoginThrottled, authenticate
+from .users import user_for_token
 
 bp = Blueprint("auth", __name__)
+
+
+@login_manager.user_loader
+def load_user(user_id: str):
+    """The user of a live server-side session (``accounts/sessions.py``); ended sessions load nobody."""
+    return sessions.user_for(user_id, session.get(sessions.SESSION_KEY))
+
+
+@login_manager.request_loader
+def load_user_from_bearer(req):
+    """``Authorization: Bearer <token>`` for the JSON API (no session is written)."""
+    header = req.headers.get("Authorization", "")
+    if not req.path.startswith("/api/") or not header.lower().startswith("bearer "):
+        return None
+    return user_for_token(header[7:].strip())
 
 
 @bp.before_app_request
@@ -75,4 +91,3 @@ def logout():
     return redirect(url_for("auth.login"))
 
 
-__all__ = ["login", "logout", "current_app"]

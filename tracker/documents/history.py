@@ -52,7 +52,7 @@ def local_day(value: datetime, tz: str) -> date:
     return value.replace(tzinfo=timezone.utc).astimezone(ZoneInfo(tz)).date()
 
 
-def load_journal(plan_id: int, tasks: Iterable, tz: str = "Asia/Shanghai") -> Journal:
+def load_journal(plan_id: int, tasks: Iterable, tz: str) -> Journal:
     """Reports and decisions of every measure of a plan: two statements whatever its size."""
     entries: dict[int, list[Entry]] = {}
     updates = db.session.execute(

@@ -41,7 +41,7 @@ class PlanData:
 
 def load_plan_data(plan: Plan) -> PlanData:
     tasks = load_plan_rows(plan.id)
-    tz = current_app.config.get("TIMEZONE", "Asia/Shanghai")
+    tz = current_app.config["TIMEZONE"]
     return PlanData(plan, tasks, load_journal(plan.id, tasks, tz))
 
 

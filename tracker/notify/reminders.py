@@ -31,11 +31,10 @@ from sqlalchemy import select
 from ..extensions import db
 from ..models import CO, LEAD, Notification, Task, TaskUnit, Unit, User, deadline_label, effective_deadline_of, utcnow
 from ..plans.periods import roll_periods
-from ..rules.lights import report_period
+from ..rules.lights import is_overdue, report_period
 from ..rules.periods import label_cn
 from ..rules.status import DONE, IN_PROGRESS, NOT_STARTED, PENDING_REVIEW
 from ..rules.workdays import covered_days
-from ..supervision.overdue import is_overdue
 from . import compose, split_addresses
 from .channels import fan_out, targets, webhooks_by_owner
 from .outbox import FAILED, DeliveryResult, deliver_queued, enqueue

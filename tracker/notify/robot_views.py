@@ -110,7 +110,7 @@ def _delete(unit: Optional[Unit], kind: str):
 def _test(unit: Optional[Unit], kind: str):
     if not ButtonForm().validate_on_submit():
         abort(400)
-    today = local_today(current_app.config.get("TIMEZONE", "Asia/Shanghai"))
+    today = local_today(current_app.config["TIMEZONE"])
     try:
         outcome = svc.send_check(actor(), unit, kind, today)
     except DomainError as exc:

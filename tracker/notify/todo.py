@@ -55,9 +55,8 @@ from ..models import (
     utcnow,
 )
 from ..rules.deadlines import effective_deadline_of
-from ..rules.lights import LightRules, report_owed, report_period
+from ..rules.lights import LightRules, is_overdue, report_owed, report_period
 from ..rules.status import DONE, IN_PROGRESS, NOT_STARTED, PENDING_REVIEW
-from ..supervision.overdue import is_overdue
 
 KIND_LABELS = {
     "returned": "销号申请被退回", "urge": "催办", "extension_approved": "延期已批准", "extension_rejected": "延期被驳回",

@@ -218,7 +218,7 @@ def export_plan_ledger(path, plan_id: Optional[int], today: date, config) -> int
     view = load_plan_view(plan, _ReadAll(), today, LightRules.from_config(config))
     table = build_ledger(view, view.tasks)
     data = ledger_xlsx_bytes(plan, table, today)
-    from ..operations.files import open_private
+    from ..files import open_private
 
     with open_private(path) as fh:  # 0600: the ledger is for the service user (or whoever ran the export)
         fh.write(data)

@@ -10,7 +10,7 @@ from pathlib import Path
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 
 from ..errors import Invalid
-from ..operations.files import write_private
+from ..files import write_private
 from ..web.access import roles_required
 from ..web.request import actor
 from .excel_import import DEFAULT_MAX_BYTES, import_plan_file
@@ -24,7 +24,7 @@ KEEP_SECONDS = 24 * 3600
 
 
 def _folder() -> Path:
-    from ..operations.files import private_dir
+    from ..files import private_dir
 
     return private_dir(Path(current_app.instance_path) / "imports")
 

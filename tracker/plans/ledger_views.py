@@ -15,13 +15,16 @@ from ..rules.lights import LIGHT_LABELS
 from ..rules.status import STATUS_LABELS
 from ..validation import parse_id
 from ..web.request import actor, light_rules, request_today
-from .excel_export import content_disposition, export_filename, ledger_xlsx_bytes
+from .excel_export import content_disposition, export_filename, ledger_xlsx_bytes, parent_head
 from .ledger import build_ledger
 from .ledger_render import measure_cells
+from .service import level_name
 from .sorting import LEDGER_SORTS, parse_sort, sort_measures
 from .tasks import filter_with_context, get_plan, list_plans, load_plan_view, parse_filter, plan_roots
 
 bp = Blueprint("ledger", __name__)
+bp.add_app_template_filter(level_name, "level_name")  # 一级任务 / 二级任务 / 具体举措
+bp.add_app_template_global(parent_head, "task_head")  # a measure's first- and second-level task
 
 # Query-string keys that make up the ledger's filter state (kept in the URL).
 FILTER_KEYS = ("plan", "task", "unit", "status", "light", "q", "extended", "today", "sort", "dir")

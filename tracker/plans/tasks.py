@@ -6,7 +6,7 @@ the same number of SQL statements whatever the plan's size.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from functools import cached_property
 from types import MappingProxyType

@@ -152,7 +152,7 @@ def upload_folder() -> Path:
 
 def store_files(checked: list[CheckedFile]) -> list[tuple[CheckedFile, str]]:
     """Write files under random names; returns (file, storage_name) pairs."""
-    from ..operations.files import private_dir, write_private
+    from ..files import private_dir, write_private
 
     folder = private_dir(upload_folder())  # 0700 folder, 0600 files: for the service user only
     stored: list[tuple[CheckedFile, str]] = []

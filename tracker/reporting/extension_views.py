@@ -1,7 +1,7 @@
 """Extension pages: the request form and the direct change on the task page, the supervisors' queue."""
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, url_for
 
 from ..errors import Conflict, Invalid
 from ..web.access import roles_required

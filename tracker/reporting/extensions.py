@@ -31,8 +31,8 @@ from ..errors import Conflict, Forbidden, Invalid, NotFound
 from ..extensions import db
 from ..models import LEAD, DeadlineExtension, Task, TaskEvent, TaskUnit, User, utcnow
 from ..plans.tasks import get_task_for, unit_role
+from ..rules.lights import is_overdue
 from ..rules.status import DONE
-from ..supervision.overdue import is_overdue
 from ..validation import parse_date, parse_int
 from .progress import bump_version, check_text, conflict_for
 

@@ -11,10 +11,12 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, Iterable, Mapping, Optional
 
+from flask import current_app
 from sqlalchemy import select, update
 from sqlalchemy.orm import selectinload
 
 from .. import audit
+from ..clock import local_time
 from ..errors import Conflict, Forbidden, Invalid
 from ..extensions import db
 from ..models import LEAD, Attachment, ProgressUpdate, Review, Task, User, utcnow
@@ -118,8 +120,6 @@ def can_claim(actor: User, task: Task) -> bool:
 
 def last_change(task: Task) -> str:
     """``who at when`` of the latest report or review on a task (for conflict messages)."""
-    from ..web.templating import local_dt
-
     upd = db.session.execute(
         select(ProgressUpdate).options(selectinload(ProgressUpdate.user))
         .where(ProgressUpdate.task_id == task.id).order_by(ProgressUpdate.id.desc()).limit(1)
@@ -137,11 +137,7 @@ def last_change(task: Task) -> str:
         return ""
     when, who, what = max(candidates, key=lambda c: c[0])
     name = (who.display_name or who.username) if who is not None else "系统"
-    try:
-        shown = local_dt(when)
-    except RuntimeError:
-        shown = when.strftime("%Y-%m-%d %H:%M")
-    return f"{name} 于 {shown} {what}"
+    return f"{name} 于 {local_time(when, current_app.config['TIMEZONE'])} {what}"
 
 
 def conflict_for(task: Task, based_on: int) -> Conflict:

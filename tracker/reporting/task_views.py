@@ -16,6 +16,7 @@ from .progress import QUICK_FILTERS, can_claim, can_report, my_tasks, parse_quic
 from .task_forms import ProgressForm, ReviewForm, apply_errors
 
 bp = Blueprint("tasks", __name__)
+bp.add_app_template_global(PREVIEWABLE, "previewable")  # evidence that opens in the browser
 
 
 @bp.route("/my-tasks")

@@ -62,6 +62,13 @@ def report_owed(status: str, last_report_period: str, period: str) -> bool:
     return status in (NOT_STARTED, IN_PROGRESS) and (last_report_period or "") < period
 
 
+def is_overdue(status: str, deadline: Optional[date], claimed_on: Optional[date], today: date) -> bool:
+    """The overdue rule (the red light): past the deadline, not done, and not claimed (申请销号) by the deadline."""
+    if status == DONE_STATUS or deadline is None or deadline >= today:
+        return False
+    return not (status == PENDING_REVIEW and claimed_on is not None and claimed_on <= deadline)
+
+
 def measure_light(
     *,
     status: str,
@@ -74,10 +81,7 @@ def measure_light(
     """Light of one measure (leaf) on ``today``."""
     if status == DONE_STATUS:
         return LightResult(DONE, reason="已销号")
-    claimed_in_time = status == PENDING_REVIEW and claimed_on is not None and (
-        deadline is None or claimed_on <= deadline
-    )
-    if deadline is not None and deadline < today and not claimed_in_time:
+    if is_overdue(status, deadline, claimed_on, today):
         days = (today - deadline).days
         return LightResult(RED, overdue_days=days, reason=f"逾期{days}天")
     if status == PENDING_REVIEW:

@@ -15,6 +15,7 @@ from sqlalchemy import insert, select, update
 from ..extensions import db
 from ..models import Task, TaskEvent, utcnow
 from ..plans.periods import roll_periods
+from ..rules.lights import is_overdue
 from ..rules.status import DONE, PENDING_REVIEW
 
 CHUNK = 500  # ids per UPDATE … IN (…), well under every driver's parameter limit
@@ -28,15 +29,6 @@ class OverdueResult:
 
     def __str__(self) -> str:
         return f"新增逾期 {self.flagged} 项，解除逾期 {self.cleared} 项，当前逾期共 {self.overdue_total} 项"
-
-
-def is_overdue(status: str, deadline: date | None, claimed_on: date | None, today: date) -> bool:
-    """Same rule as the red light: past the deadline, not done, not claimed in time."""
-    if status == DONE or deadline is None or deadline >= today:
-        return False
-    if status == PENDING_REVIEW and claimed_on is not None and claimed_on <= deadline:
-        return False
-    return True
 
 
 def _set_overdue_since(ids: list[int], value: date | None) -> list[int]:

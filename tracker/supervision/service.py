@@ -20,10 +20,9 @@ from ..notify.channels import fan_out, webhooks_for
 from ..notify.outbox import enqueue
 from ..notify.reminders import Item, Settings, overdue_note, task_url
 from ..plans.tasks import task_query
-from ..rules.lights import report_owed, report_period
+from ..rules.lights import is_overdue, report_owed, report_period
 from ..rules.status import DONE, status_label
 from ..validation import MAX_DATE, MIN_DATE, parse_id, parse_int, require_text
-from .overdue import is_overdue
 
 PERIOD_RE = re.compile(r"^([0-9]{4})-([0-9]{2})$", re.ASCII)
 
@@ -86,10 +85,10 @@ def parse_overdue_filter(args) -> OverdueFilter:
             if found is None:
                 errors["unit"] = [f"未找到单位：{unit}"]
             f.unit_id = found
-    for field, label, attr, low, high in (("task", "一级任务编号", "root_id", 1, None),
-                                          ("min_days", "最少逾期天数", "min_days", 0, 100000)):
+    for name, label, attr, low, high in (("task", "一级任务编号", "root_id", 1, None),
+                                         ("min_days", "最少逾期天数", "min_days", 0, 100000)):
         try:
-            value = parse_int(args.get(field), field=field, label=label, low=low, high=high)
+            value = parse_int(args.get(name), field=name, label=label, low=low, high=high)
         except Invalid as exc:
             errors.update(exc.errors)
         else:

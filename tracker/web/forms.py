@@ -1,13 +1,5 @@
+"""Forms every page may use: the CSRF-protected button form."""
 from flask_wtf import FlaskForm
-from wtforms import PasswordField, StringField
-from wtforms.validators import DataRequired, Length
-
-from .request import PlainText
-
-
-class LoginForm(FlaskForm):
-    username = StringField("用户名", validators=[DataRequired("请输入用户名"), Length(max=80), PlainText()])
-    password = PasswordField("密码", validators=[DataRequired("请输入密码"), Length(max=200), PlainText()])
 
 
 class EmptyForm(FlaskForm):

@@ -23,7 +23,7 @@ def app_today() -> date:
     fixed = current_app.config.get("FIXED_TODAY")
     if fixed:
         return fixed if isinstance(fixed, date) else date.fromisoformat(str(fixed))
-    return local_today(current_app.config.get("TIMEZONE", "Asia/Shanghai"))
+    return local_today(current_app.config["TIMEZONE"])
 
 
 def _today_arg() -> date | None:

@@ -15,10 +15,10 @@ from sqlalchemy import func, select
 from .. import audit
 from ..extensions import db
 from ..models import ProgressUpdate, Review, Task, TaskUnit, User
+from ..plans.tasks import tree_order
 from ..rules.lights import report_period
 from ..rules.periods import current_period
 from ..rules.status import DONE, IN_PROGRESS, NOT_STARTED, PENDING_REVIEW
-from .tasks import tree_order
 
 STEPS = [
     "已制定工作方案，明确责任分工和时间节点",

@@ -17,8 +17,8 @@ from ..accounts.users import EMAIL_RE, create_user
 from ..errors import Invalid
 from ..extensions import db
 from ..models import UNIT_KINDS, Plan, Task, Unit, User
-from . import unit_groups
-from .service import UnitResolver, create_plan, plan_spec_from_dict
+from ..plans import unit_groups
+from ..plans.service import UnitResolver, create_plan, plan_spec_from_dict
 
 SEED_DIR = Path(__file__).resolve().parents[2] / "seed"
 

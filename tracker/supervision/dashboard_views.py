@@ -1,15 +1,16 @@
 """The dashboard (总览)."""
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
 
 from ..cache.readcache import cached
-from ..errors import NotFound
-from ..notify.todo import todo_for
+from ..errors import Invalid, NotFound
+from ..notify.todo import badge_count, todo_for
+from ..plans.tasks import get_plan, list_plans, load_plan_view
 from ..validation import parse_id
-from ..web.request import actor, light_rules, request_today
+from ..web.request import actor, app_today, light_rules, request_today
 from .dashboard import SORT_KEYS, bar_chart, completion_series, line_chart, overview, unit_ranking
-from .tasks import get_plan, list_plans, load_plan_view
 
 bp = Blueprint("dashboard", __name__)
 
@@ -70,3 +71,23 @@ def todo_read():
     mark_read(actor(), request.form.getlist("key"))
     flash("已标记为已读。", "success")
     return redirect(url_for("dashboard.index") + "#todo")
+
+
+@bp.app_context_processor
+def _todo_badge():
+    return {"todo_badge": todo_badge}
+
+
+def todo_badge():
+    """Unread to-do items of the logged-in user for the nav badge (None: no badge for this role)."""
+    if not current_user.is_authenticated or not (current_user.is_supervisor or current_user.role == "unit"):
+        return None
+    try:
+        try:
+            today = request_today()
+        except Invalid:
+            today = app_today()
+        return badge_count(current_user._get_current_object(), today, light_rules())
+    except Exception:  # an error page must render even when the database does not answer
+        current_app.logger.exception("to-do badge not computed")
+        return None

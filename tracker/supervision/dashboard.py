@@ -16,10 +16,10 @@ from sqlalchemy import func, or_, select
 
 from ..extensions import db
 from ..models import LEAD, ProgressUpdate, Task, TaskUnit, Unit
+from ..plans.tasks import PlanView, leads_measure
 from ..rules.lights import DONE, GREEN, RED, YELLOW, LightRules, evaluate_tree, report_owed, report_period
 from ..rules.status import DONE as DONE_STATUS
 from ..rules.status import PENDING_REVIEW
-from .tasks import PlanView, leads_measure
 
 SORT_KEYS = ("name", "measures", "done", "overdue", "due_soon", "rate", "missing")
 
