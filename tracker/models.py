@@ -29,6 +29,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from .extensions import db
 from .rules.deadlines import EXTENDED_MARK, deadline_label, effective_deadline_of  # noqa: F401
+from .rules.roles import READERS, ROLE_LABELS, SUPERVISING, VIEWER
 from .rules.status import DONE, NOT_STARTED
 
 
@@ -37,8 +38,6 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc).replace(tzinfo=None)
 
 
-ROLES = ("admin", "supervisor", "unit", "viewer")
-ROLE_LABELS = {"admin": "系统管理员", "supervisor": "督办人员（区司法局）", "unit": "责任单位联络员", "viewer": "领导（只读）"}
 UNIT_KINDS = ("区直部门", "街镇", "其他")
 LEAD, CO = "lead", "co"
 
@@ -120,7 +119,7 @@ class User(UserMixin, db.Model):
     display_name: Mapped[str] = mapped_column(String(120), default="")
     email: Mapped[str] = mapped_column(String(200), default="")
     password_hash: Mapped[str] = mapped_column(String(256), default="")
-    role: Mapped[str] = mapped_column(String(20), default="viewer")
+    role: Mapped[str] = mapped_column(String(20), default=VIEWER)
     unit_id: Mapped[Optional[int]] = mapped_column(ForeignKey("units.id"))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
@@ -142,11 +141,11 @@ class User(UserMixin, db.Model):
 
     @property
     def is_supervisor(self) -> bool:
-        return self.role in ("admin", "supervisor")
+        return self.role in SUPERVISING
 
     @property
     def can_read_all(self) -> bool:
-        return self.role in ("admin", "supervisor", "viewer")
+        return self.role in READERS
 
     @property
     def role_label(self) -> str:

@@ -17,7 +17,8 @@ from sqlalchemy.orm import joinedload
 from .. import audit
 from ..errors import Invalid, NotFound
 from ..extensions import db
-from ..models import LEAD, ROLE_LABELS, ROLES, UNIT_KINDS, AuditLog, Unit, User
+from ..models import LEAD, UNIT_KINDS, AuditLog, Unit, User
+from ..rules.roles import ROLE_LABELS, ROLES, UNIT
 from ..validation import check_text, parse_date, parse_id
 from .login import LoginThrottled, clear_failures, record_failure, release_attempt, reserve_attempt, verify_password
 from .tokens import end_access
@@ -49,7 +50,7 @@ def get_user(user_id: int) -> User:
 def _resolve_unit(role: str, unit_id: str | int | None, errors: dict) -> Optional[Unit]:
     text = str(unit_id or "").strip()
     if not text:
-        if role == "unit":
+        if role == UNIT:
             errors["unit"] = ["责任单位联络员必须指定所属单位"]
         return None
     try:

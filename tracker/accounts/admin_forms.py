@@ -4,11 +4,12 @@ from wtforms import BooleanField, PasswordField, SelectField, SelectMultipleFiel
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length
 
-from ..models import ROLE_LABELS, ROLES, UNIT_KINDS
+from ..models import UNIT_KINDS
+from ..rules.roles import ADMIN, ROLE_LABELS, SUPERVISOR, UNIT, VIEWER
 
 # Least privilege first: a new user starts as a read-only viewer unless the admin chooses more.
-ROLE_CHOICES = [SelectChoice(r, ROLE_LABELS[r]) for r in ("viewer", "unit", "supervisor", "admin") if r in ROLES]
-DEFAULT_ROLE = "viewer"
+ROLE_CHOICES = [SelectChoice(r, ROLE_LABELS[r]) for r in (VIEWER, UNIT, SUPERVISOR, ADMIN)]
+DEFAULT_ROLE = VIEWER
 
 
 class _UnitChoices:

@@ -7,7 +7,8 @@ from flask_login import current_user
 from ..audit import ACTION_LABELS, target_names
 from ..errors import Invalid, NotFound
 from ..extensions import db
-from ..models import ROLE_LABELS, utcnow
+from ..models import utcnow
+from ..rules.roles import ADMIN, ROLE_LABELS, SUPERVISING
 from ..validation import parse_int
 from ..web.access import roles_required
 from ..web.forms import EmptyForm
@@ -25,13 +26,13 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 # --------------------------------------------------------------------------- users
 
 @bp.route("/users")
-@roles_required("admin")
+@roles_required(ADMIN)
 def users():
     return render_template("admin/users.html", users=svc.list_users(), role_labels=ROLE_LABELS)
 
 
 @bp.route("/users/new", methods=["GET", "POST"])
-@roles_required("admin")
+@roles_required(ADMIN)
 def user_new():
     form = UserCreateForm()
     form.set_units(svc.all_units())
@@ -68,7 +69,7 @@ def _edit_page(user, *, edit_form=None, reset_form=None, status=200):
 
 
 @bp.route("/users/<int:user_id>/edit", methods=["GET", "POST"])
-@roles_required("admin")
+@roles_required(ADMIN)
 def user_edit(user_id: int):
     user = svc.get_user(user_id)
     if request.method == "GET":
@@ -88,7 +89,7 @@ def user_edit(user_id: int):
 
 
 @bp.route("/users/<int:user_id>/password", methods=["POST"])
-@roles_required("admin")
+@roles_required(ADMIN)
 def user_password(user_id: int):
     user = svc.get_user(user_id)
     form = PasswordResetForm()
@@ -105,7 +106,7 @@ def user_password(user_id: int):
 
 
 @bp.route("/users/<int:user_id>/active", methods=["POST"])
-@roles_required("admin")
+@roles_required(ADMIN)
 def user_active(user_id: int):
     user = svc.get_user(user_id)
     form = EmptyForm()
@@ -123,7 +124,7 @@ def user_active(user_id: int):
 
 
 @bp.route("/users/<int:user_id>/tokens/<int:token_id>/revoke", methods=["POST"])
-@roles_required("admin")
+@roles_required(ADMIN)
 def user_token_revoke(user_id: int, token_id: int):
     user = svc.get_user(user_id)
     if EmptyForm().validate_on_submit():
@@ -139,13 +140,13 @@ def user_token_revoke(user_id: int, token_id: int):
 # --------------------------------------------------------------------------- units
 
 @bp.route("/units")
-@roles_required("admin", "supervisor")
+@roles_required(*SUPERVISING)
 def units():
-    return render_template("admin/units.html", rows=svc.list_units(), can_edit=current_user.role == "admin")
+    return render_template("admin/units.html", rows=svc.list_units(), can_edit=current_user.role == ADMIN)
 
 
 @bp.route("/units/new", methods=["GET", "POST"])
-@roles_required("admin")
+@roles_required(ADMIN)
 def unit_new():
     form = UnitForm()
     status = 200
@@ -166,7 +167,7 @@ def unit_new():
 
 
 @bp.route("/units/<int:unit_id>/edit", methods=["GET", "POST"])
-@roles_required("admin")
+@roles_required(ADMIN)
 def unit_edit(unit_id: int):
     unit = svc.get_unit(unit_id)
     if request.method == "GET":
@@ -192,7 +193,7 @@ def unit_edit(unit_id: int):
 # --------------------------------------------------------------------------- audit log
 
 @bp.route("/audit")
-@roles_required("admin", "supervisor")
+@roles_required(*SUPERVISING)
 def audit():
     errors: dict[str, list[str]] = {}
     page = None

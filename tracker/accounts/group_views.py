@@ -6,6 +6,7 @@ from flask_login import current_user
 
 from ..errors import Invalid
 from ..plans import unit_groups as svc
+from ..rules.roles import ADMIN, SUPERVISING
 from ..web.access import roles_required
 from ..web.forms import EmptyForm
 from ..web.request import actor, apply_errors
@@ -15,12 +16,12 @@ from .admin_views import bp
 
 
 @bp.route("/unit-groups")
-@roles_required("admin", "supervisor")
+@roles_required(*SUPERVISING)
 def unit_groups():
     units = admin_svc.all_units()
     rows = [(g, svc.member_units(g, units)) for g in svc.all_groups()]
     return render_template("admin/unit_groups.html", rows=rows, rule_labels=svc.RULE_LABELS,
-                           can_edit=current_user.role == "admin", delete_form=EmptyForm())
+                           can_edit=current_user.role == ADMIN, delete_form=EmptyForm())
 
 
 def _save(group_id):
@@ -41,7 +42,7 @@ def _save(group_id):
 
 
 @bp.route("/unit-groups/new", methods=["GET", "POST"])
-@roles_required("admin")
+@roles_required(ADMIN)
 def unit_group_new():
     if request.method == "POST":
         return _save(None)
@@ -51,7 +52,7 @@ def unit_group_new():
 
 
 @bp.route("/unit-groups/<int:group_id>/edit", methods=["GET", "POST"])
-@roles_required("admin")
+@roles_required(ADMIN)
 def unit_group_edit(group_id: int):
     group = svc.get_group(group_id)
     if request.method == "POST":
@@ -64,7 +65,7 @@ def unit_group_edit(group_id: int):
 
 
 @bp.route("/unit-groups/<int:group_id>/delete", methods=["POST"])
-@roles_required("admin")
+@roles_required(ADMIN)
 def unit_group_delete(group_id: int):
     form = EmptyForm()
     if not form.validate_on_submit():

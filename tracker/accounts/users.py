@@ -11,8 +11,9 @@ from werkzeug.security import generate_password_hash
 from .. import audit
 from ..errors import Invalid, NotFound
 from ..extensions import db
-from ..models import ROLE_LABELS, ROLES, User
+from ..models import User
 from ..plans.tasks import find_unit
+from ..rules.roles import ROLE_LABELS, ROLES, UNIT
 from ..validation import check_text, text_problem
 
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_.\-]{2,80}$")
@@ -48,7 +49,7 @@ def create_user(username: str, role: str, password: str, *, unit: Optional[str] 
     if role not in ROLES:
         errors["role"] = [f"未知角色“{role}”，应为 {', '.join(ROLES)} 之一"]
     unit_obj = None
-    if role == "unit":
+    if role == UNIT:
         if not unit:
             errors["unit"] = ["责任单位联络员必须指定所属单位"]
         else:

@@ -17,6 +17,7 @@ from ..errors import Forbidden, Invalid
 from ..extensions import db
 from ..models import Plan, User
 from ..plans.tasks import get_plan, load_plan_rows
+from ..rules.roles import ADMIN
 from .assessment import Assessment, Weights, assess
 from .history import Journal, load_journal
 from .hooks import extensions_for
@@ -105,7 +106,7 @@ def parse_weights(data: Mapping[str, Any]) -> Weights:
 
 
 def save_weights(actor: User, data: Mapping[str, Any]) -> Weights:
-    if actor.role != "admin":
+    if actor.role != ADMIN:
         raise Forbidden("只有系统管理员可以修改考核权重")
     weights = parse_weights(data)
     old = current_weights()

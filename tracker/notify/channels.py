@@ -21,6 +21,7 @@ from .. import audit
 from ..errors import Forbidden, Invalid, NotFound
 from ..extensions import db
 from ..models import Unit, User, Webhook, utcnow
+from ..rules.roles import ADMIN, UNIT
 from .compose import Message, check_message
 from .render import render_parts
 from .transport import DeliveryError
@@ -200,9 +201,9 @@ def remove_webhook(actor: Optional[User], unit: Optional[Unit], kind: str) -> bo
 
 
 def may_test(actor: User, unit_id: Optional[int]) -> bool:
-    if actor.role == "admin":
+    if actor.role == ADMIN:
         return True
-    return unit_id is not None and actor.role == "unit" and actor.unit_id == unit_id
+    return unit_id is not None and actor.role == UNIT and actor.unit_id == unit_id
 
 
 def send_check(actor: User, unit: Optional[Unit], kind: str, today: date, transport=None) -> str:

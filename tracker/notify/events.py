@@ -23,6 +23,8 @@ from typing import Iterable, Optional
 from flask import current_app, render_template
 from jinja2 import TemplateError
 
+from ..rules.roles import UNIT
+
 log = logging.getLogger(__name__)
 
 KIND = "event"
@@ -153,5 +155,5 @@ def notify_supervisors(event: str, event_id: int, task, unit=None, **context) ->
 def actor_name(user) -> str:
     if user is None:
         return "系统"
-    unit = f"（{user.unit.short_name}）" if getattr(user, "unit", None) is not None and user.role == "unit" else ""
+    unit = f"（{user.unit.short_name}）" if getattr(user, "unit", None) is not None and user.role == UNIT else ""
     return (user.display_name or user.username) + unit

@@ -7,6 +7,7 @@ from flask_wtf import FlaskForm
 from ..errors import Invalid
 from ..extensions import db
 from ..models import Notification
+from ..rules.roles import SUPERVISING
 from ..web.access import roles_required
 from ..web.request import actor
 from .outbox import KIND_LABELS, STATE_LABELS, list_notifications, parse_outbox_filter, resend
@@ -17,7 +18,6 @@ bp = Blueprint("outbox", __name__)
 
 bp.add_app_template_global(rule_label, "rule_label")
 
-SUPERVISORS = ("admin", "supervisor")
 
 
 class EmptyForm(FlaskForm):
@@ -25,7 +25,7 @@ class EmptyForm(FlaskForm):
 
 
 @bp.route("/outbox")
-@roles_required(*SUPERVISORS)
+@roles_required(*SUPERVISING)
 def index():
     filt = parse_outbox_filter(request.args)
     rows, counts = list_notifications(filt)
@@ -35,7 +35,7 @@ def index():
 
 
 @bp.route("/outbox/<int:notification_id>")
-@roles_required(*SUPERVISORS)
+@roles_required(*SUPERVISING)
 def detail(notification_id: int):
     row = db.session.get(Notification, notification_id)
     if row is None:
@@ -45,7 +45,7 @@ def detail(notification_id: int):
 
 
 @bp.route("/outbox/<int:notification_id>/resend", methods=["POST"])
-@roles_required(*SUPERVISORS)
+@roles_required(*SUPERVISING)
 def resend_post(notification_id: int):
     form = EmptyForm()
     if not form.validate_on_submit():

@@ -33,6 +33,7 @@ from ..models import CO, LEAD, Notification, Task, TaskUnit, Unit, User, deadlin
 from ..plans.periods import roll_periods
 from ..rules.lights import is_overdue, report_period
 from ..rules.periods import label_cn
+from ..rules.roles import SUPERVISOR
 from ..rules.status import DONE, IN_PROGRESS, NOT_STARTED, PENDING_REVIEW
 from ..rules.workdays import covered_days
 from . import compose, split_addresses
@@ -330,7 +331,7 @@ def bureau_recipients(config) -> list[str]:
     if configured:
         return configured
     emails = db.session.execute(
-        select(User.email).where(User.role == "supervisor", User.active.is_(True), User.email != "").order_by(User.id)
+        select(User.email).where(User.role == SUPERVISOR, User.active.is_(True), User.email != "").order_by(User.id)
     ).scalars()
     return split_addresses(";".join(emails))
 

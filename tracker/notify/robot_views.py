@@ -10,6 +10,7 @@ from ..clock import local_today
 from ..errors import DomainError, Invalid
 from ..extensions import db
 from ..models import Unit
+from ..rules.roles import ADMIN, SUPERVISING, SUPERVISOR, UNIT
 from ..web.access import roles_required
 from ..web.request import actor, apply_errors
 from . import channels as svc
@@ -18,19 +19,19 @@ from .webhooks import KIND_LABELS, KINDS
 
 bp = Blueprint("robots", __name__)
 
-VIEWERS = ("admin", "supervisor", "unit")
+VIEWERS = (ADMIN, SUPERVISOR, UNIT)
 
 
 def _unit(unit_id: Optional[int]) -> Optional[Unit]:
     """The unit (None: the bureau) if the current user may see its robots; 403/404 otherwise."""
     if unit_id is None:
-        if current_user.role not in ("admin", "supervisor"):
+        if current_user.role not in SUPERVISING:
             abort(403)
         return None
     unit = db.session.get(Unit, unit_id)
     if unit is None:
         abort(404)
-    if current_user.role == "unit" and current_user.unit_id != unit.id:
+    if current_user.role == UNIT and current_user.unit_id != unit.id:
         abort(403)
     return unit
 
@@ -55,7 +56,7 @@ def _render(unit: Optional[Unit], forms: Optional[dict] = None, status: int = 20
             data = {} if hook is None else {f"send_{r}": getattr(hook, f"send_{r}") for r in svc.RULES}
             forms[kind] = RobotForm(formdata=None, data=data, prefix=kind)
     views = {kind: svc.view(h) for kind, h in hooks.items()}
-    can_edit = current_user.role == "admin"
+    can_edit = current_user.role == ADMIN
     return render_template("robots/settings.html", unit=unit, forms=forms, views=views, kinds=KINDS,
                            labels=KIND_LABELS, can_edit=can_edit, button=ButtonForm(),
                            can_test=svc.may_test(current_user, unit.id if unit else None)), status
@@ -68,7 +69,7 @@ def unit_page(unit_id: int):
 
 
 @bp.route("/my-unit/robots")
-@roles_required("unit")
+@roles_required(UNIT)
 def mine():
     if current_user.unit_id is None:
         abort(404)
@@ -76,7 +77,7 @@ def mine():
 
 
 @bp.route("/bureau/robots")
-@roles_required("admin", "supervisor")
+@roles_required(*SUPERVISING)
 def bureau_page():
     return _render(None)
 
@@ -127,36 +128,36 @@ def _test(unit: Optional[Unit], kind: str):
 
 
 @bp.route("/units/<int:unit_id>/robots/<kind>", methods=["POST"])
-@roles_required("admin")
+@roles_required(ADMIN)
 def unit_save(unit_id: int, kind: str):
     return _save(_unit(unit_id), _kind(kind))
 
 
 @bp.route("/units/<int:unit_id>/robots/<kind>/delete", methods=["POST"])
-@roles_required("admin")
+@roles_required(ADMIN)
 def unit_delete(unit_id: int, kind: str):
     return _delete(_unit(unit_id), _kind(kind))
 
 
 @bp.route("/units/<int:unit_id>/robots/<kind>/test", methods=["POST"])
-@roles_required("admin", "unit")
+@roles_required(ADMIN, UNIT)
 def unit_test(unit_id: int, kind: str):
     return _test(_unit(unit_id), _kind(kind))
 
 
 @bp.route("/bureau/robots/<kind>", methods=["POST"])
-@roles_required("admin")
+@roles_required(ADMIN)
 def bureau_save(kind: str):
     return _save(None, _kind(kind))
 
 
 @bp.route("/bureau/robots/<kind>/delete", methods=["POST"])
-@roles_required("admin")
+@roles_required(ADMIN)
 def bureau_delete(kind: str):
     return _delete(None, _kind(kind))
 
 
 @bp.route("/bureau/robots/<kind>/test", methods=["POST"])
-@roles_required("admin")
+@roles_required(ADMIN)
 def bureau_test(kind: str):
     return _test(None, _kind(kind))

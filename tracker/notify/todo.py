@@ -56,6 +56,7 @@ from ..models import (
 )
 from ..rules.deadlines import effective_deadline_of
 from ..rules.lights import LightRules, is_overdue, report_owed, report_period
+from ..rules.roles import UNIT
 from ..rules.status import DONE, IN_PROGRESS, NOT_STARTED, PENDING_REVIEW
 
 KIND_LABELS = {
@@ -243,7 +244,7 @@ def todo_for(user: User, today: date, rules: LightRules) -> Todo:
     (the item rows and the user's read marks as one UNION ALL), whatever the plan's size."""
     if user.is_supervisor:
         selects = _supervisor_selects(today)
-    elif user.role == "unit" and user.unit_id:
+    elif user.role == UNIT and user.unit_id:
         selects = _unit_selects(user, today)
     else:
         return Todo()
@@ -262,7 +263,7 @@ def todo_for(user: User, today: date, rules: LightRules) -> Todo:
 
 def badge_count(user: User, today: date, rules: LightRules) -> int:
     """The nav badge: unread to-do items (one statement)."""
-    if not (user.is_supervisor or user.role == "unit"):
+    if not (user.is_supervisor or user.role == UNIT):
         return 0
     return todo_for(user, today, rules).unread
 

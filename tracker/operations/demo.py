@@ -14,10 +14,11 @@ from sqlalchemy import func, select
 
 from .. import audit
 from ..extensions import db
-from ..models import ProgressUpdate, Review, Task, TaskUnit, User
+from ..models import LEAD, ProgressUpdate, Review, Task, TaskUnit, User
 from ..plans.tasks import tree_order
 from ..rules.lights import report_period
 from ..rules.periods import current_period
+from ..rules.roles import SUPERVISOR, UNIT
 from ..rules.status import DONE, IN_PROGRESS, NOT_STARTED, PENDING_REVIEW
 
 STEPS = [
@@ -85,13 +86,13 @@ def generate(today: date, seed: int = 2024) -> int:
         return 0
     rng = random.Random(seed)
     supervisor = db.session.execute(
-        select(User).where(User.role == "supervisor", User.active.is_(True)).order_by(User.id)
+        select(User).where(User.role == SUPERVISOR, User.active.is_(True)).order_by(User.id)
     ).scalars().first()
     liaison_by_unit = {u.unit_id: u for u in db.session.execute(
-        select(User).where(User.role == "unit").order_by(User.id)).scalars()}
+        select(User).where(User.role == UNIT).order_by(User.id)).scalars()}
     tasks = tree_order(list(db.session.execute(select(Task)).scalars()))
     leads = {}
-    for link in db.session.execute(select(TaskUnit).where(TaskUnit.role == "lead").order_by(TaskUnit.position)).scalars():
+    for link in db.session.execute(select(TaskUnit).where(TaskUnit.role == LEAD).order_by(TaskUnit.position)).scalars():
         leads.setdefault(link.task_id, link.unit_id)
     plan_start = min((t.plan.start_date for t in tasks if t.plan.start_date), default=today - timedelta(days=365))
     written = 0

@@ -11,6 +11,7 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 
 from ..errors import Invalid
 from ..files import write_private
+from ..rules.roles import ADMIN
 from ..web.access import roles_required
 from ..web.request import actor
 from .excel_import import DEFAULT_MAX_BYTES, import_plan_file
@@ -64,7 +65,7 @@ def _import_args(options: dict) -> dict:
 
 
 @bp.route("/import", methods=["GET", "POST"])
-@roles_required("admin")
+@roles_required(ADMIN)
 def upload():
     if request.method == "GET":
         return render_template("imports/upload.html", options=_options({}), max_mb=_max_bytes() // 1024 // 1024)
@@ -93,7 +94,7 @@ def upload():
 
 
 @bp.route("/import/confirm", methods=["POST"])
-@roles_required("admin")
+@roles_required(ADMIN)
 def confirm():
     options = _options(request.form)
     path = _path_for(request.form.get("token", ""))
@@ -118,7 +119,7 @@ def confirm():
 
 
 @bp.route("/import/cancel", methods=["POST"])
-@roles_required("admin")
+@roles_required(ADMIN)
 def cancel():
     path = _path_for(request.form.get("token", ""))
     if path is not None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Optional
 
-from ..models import Task
+from ..models import LEAD, Task
 from ..rules.lights import NodeState
 from .periods import period_summary
 from .tasks import PlanView
@@ -90,7 +90,7 @@ def build_ledger(view: PlanView, tasks: list[Task]) -> LedgerTable:
 
 
 def unit_names(task: Task, role: str, short: bool = True) -> str:
-    units = task.lead_units if role == "lead" else task.co_units
+    units = task.lead_units if role == LEAD else task.co_units
     return "、".join(u.short_name if short else u.full_name for u in units)
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from markupsafe import Markup, escape
 
+from ..models import CO, LEAD
 from ..rules.lights import LIGHT_LABELS
 from ..rules.status import status_label
 from ..web.templating import LIGHT_CLASSES
@@ -26,8 +27,8 @@ def measure_cells(row, task_href: str) -> Markup:
     cls = LIGHT_CLASSES.get(st.light, "secondary")
     title = escape(m.title)
     link = f'<a href="{escape(task_href)}{m.id}">{title}</a>' if task_href else str(title)
-    lead = escape("、".join(link_.unit.short_name for link_ in m.unit_links if link_.role == "lead"))
-    co = escape("、".join(link_.unit.short_name for link_ in m.unit_links if link_.role == "co"))
+    lead = escape("、".join(link_.unit.short_name for link_ in m.unit_links if link_.role == LEAD))
+    co = escape("、".join(link_.unit.short_name for link_ in m.unit_links if link_.role == CO))
     latest = m.latest_progress or ""
     latest_html = (f'<span class="latest-text" title="{escape(latest)}">{escape(shorten(latest))}</span>'
                    if latest else "")

@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, url_for
 
 from ..errors import Conflict, Invalid
+from ..rules.roles import SUPERVISING
 from ..web.access import roles_required
 from ..web.request import actor, write_today
 from . import extensions as service
@@ -50,7 +51,7 @@ def deadline_form(task_id: int):
 
 
 @bp.route("/extensions")
-@roles_required("admin", "supervisor")
+@roles_required(*SUPERVISING)
 def queue():
     pending = service.list_extensions(actor(), service.PENDING)
     recent = [e for e in service.list_extensions(actor(), limit=60) if e.state != service.PENDING][:30]
@@ -59,7 +60,7 @@ def queue():
 
 
 @bp.post("/extensions/<int:ext_id>/decision")
-@roles_required("admin", "supervisor")
+@roles_required(*SUPERVISING)
 def decide(ext_id: int):
     form = DecisionForm()
     form.validate()

@@ -24,6 +24,7 @@ from ..plans import periods as periods_service
 from ..plans.tasks import get_task_for, unit_role
 from ..rules.lights import report_owed as _report_owed
 from ..rules.lights import report_period
+from ..rules.roles import UNIT, VIEWER
 from ..rules.status import DONE, PENDING_REVIEW, STATUS_LABELS, UNIT_REPORTABLE, status_label
 from ..validation import check_text as _check_text
 from ..validation import parse_int
@@ -98,11 +99,11 @@ def load_for_write(actor: User, task_id: int) -> Task:
 
 def report_permission(actor: User, task: Task) -> Optional[str]:
     """None when the actor may report on ``task``, else why not (for 403)."""
-    if actor.role == "viewer":
+    if actor.role == VIEWER:
         return "只读用户不能报送进展"
     if actor.is_supervisor:
         return None
-    if actor.role != "unit" or not actor.unit_id:
+    if actor.role != UNIT or not actor.unit_id:
         return "无权报送进展"
     if unit_role(task, actor.unit_id) is None:
         return "该任务不属于本单位"
@@ -115,7 +116,7 @@ def can_report(actor: User, task: Task) -> bool:
 
 def can_claim(actor: User, task: Task) -> bool:
     """Only lead units (and the bureau) may claim completion."""
-    return actor.is_supervisor or (actor.role == "unit" and unit_role(task, actor.unit_id) == LEAD)
+    return actor.is_supervisor or (actor.role == UNIT and unit_role(task, actor.unit_id) == LEAD)
 
 
 def last_change(task: Task) -> str:
@@ -194,7 +195,7 @@ def record_update(task_id: int, actor: User, data: Mapping[str, Any] | UpdateInp
     progress = 100 if inp.status == PENDING_REVIEW else inp.progress
     bump_version(task, inp.version)
     entry = ProgressUpdate(
-        task_id=task.id, user_id=actor.id, unit_id=actor.unit_id if actor.role == "unit" else None,
+        task_id=task.id, user_id=actor.id, unit_id=actor.unit_id if actor.role == UNIT else None,
         report_date=today, period=report_period(today), status=inp.status, progress=progress,
         narrative=inp.narrative, problems=inp.problems, next_steps=inp.next_steps,
     )
@@ -224,7 +225,7 @@ def record_update(task_id: int, actor: User, data: Mapping[str, Any] | UpdateInp
             detail += "（申请销号）"
             from ..notify.events import actor_name, notify_supervisors
 
-            notify_supervisors("claim", entry.id, task, unit=actor.unit if actor.role == "unit" else None,
+            notify_supervisors("claim", entry.id, task, unit=actor.unit if actor.role == UNIT else None,
                                actor_name=actor_name(actor))
         audit.record("progress_update", actor, target_type="task", target_id=task.id, detail=detail)
         db.session.commit()

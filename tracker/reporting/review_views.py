@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, url_for
 
 from ..errors import Conflict, Invalid
+from ..rules.roles import SUPERVISING
 from ..web.access import roles_required
 from ..web.request import actor, request_today, write_today
 from .review import APPROVE, RETURN, latest_reports, parse_review, pending_claims, review_task
@@ -16,7 +17,7 @@ MESSAGES = {APPROVE: "已审核通过，该举措已销号。", RETURN: "已退�
 
 
 @bp.route("/review")
-@roles_required("admin", "supervisor")
+@roles_required(*SUPERVISING)
 def pending():
     tasks = pending_claims()
     reports = latest_reports([t.id for t in tasks])
@@ -25,7 +26,7 @@ def pending():
 
 
 @bp.post("/review/<int:task_id>")
-@roles_required("admin", "supervisor")
+@roles_required(*SUPERVISING)
 def decide(task_id: int):
     form = ReviewForm()
     form.validate()  # CSRF is checked app-wide; values are validated by the service

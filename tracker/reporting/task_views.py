@@ -9,6 +9,7 @@ from ..plans.periods import period_cards
 from ..plans.tasks import ancestors, get_task_for, unit_role
 from ..rules.deadlines import DeadlineError, read_deadline
 from ..rules.lights import leaf_state
+from ..rules.roles import UNIT
 from ..rules.status import DONE, PENDING_REVIEW, status_label
 from ..web.request import actor, light_rules, request_today, write_today
 from .attachments import PREVIEWABLE, attachment_path, get_attachment_for
@@ -22,7 +23,7 @@ bp.add_app_template_global(PREVIEWABLE, "previewable")  # evidence that opens in
 @bp.route("/my-tasks")
 def mine():
     user = actor()
-    if user.role != "unit":
+    if user.role != UNIT:
         return redirect(url_for("ledger.index"))
     if not user.unit_id:
         abort(403)
@@ -77,7 +78,7 @@ def _task_page(task_id: int, form: ProgressForm | None = None, review_form: Revi
     return render_template(
         "tasks/detail.html", task=task, state=state, chain=ancestors(task), children=children,
         history=history, form=form if reportable else None, review_form=review_form,
-        may_claim=can_claim(user, task), my_role=unit_role(task, user.unit_id) if user.role == "unit" else None,
+        may_claim=can_claim(user, task), my_role=unit_role(task, user.unit_id) if user.role == UNIT else None,
         errors=errors or [], conflict=conflict, today=today, **ext,
         period_cards=period_cards(task, today, light_rules()) if task.is_leaf else [],
         reading=deadline_reading(task.deadline_text),

@@ -8,6 +8,7 @@ from ..cache.readcache import cached
 from ..errors import Invalid, NotFound
 from ..notify.todo import badge_count, todo_for
 from ..plans.tasks import get_plan, list_plans, load_plan_view
+from ..rules.roles import UNIT
 from ..validation import parse_id
 from ..web.request import actor, app_today, light_rules, request_today
 from .dashboard import SORT_KEYS, bar_chart, completion_series, line_chart, overview, unit_ranking
@@ -59,7 +60,7 @@ def index():
         sort=sort, descending=descending, sort_labels=SORT_LABELS, keep=keep,
         line=line, bars=bars, due_day=light_rules().report_due_day,
         own_unit=None if user.can_read_all else user.unit,
-        todo=todo_for(user, today, rules) if user.is_supervisor or user.role == "unit" else None,
+        todo=todo_for(user, today, rules) if user.is_supervisor or user.role == UNIT else None,
     )
 
 
@@ -80,7 +81,7 @@ def _todo_badge():
 
 def todo_badge():
     """Unread to-do items of the logged-in user for the nav badge (None: no badge for this role)."""
-    if not current_user.is_authenticated or not (current_user.is_supervisor or current_user.role == "unit"):
+    if not current_user.is_authenticated or not (current_user.is_supervisor or current_user.role == UNIT):
         return None
     try:
         try:

@@ -12,6 +12,7 @@ from ..models import Plan, Unit
 from ..plans.excel_export import content_disposition
 from ..plans.tasks import list_plans
 from ..rules.lights import report_period
+from ..rules.roles import READERS, SUPERVISING
 from ..validation import parse_id
 from ..web.access import roles_required
 from ..web.request import actor, request_today, write_today
@@ -29,8 +30,6 @@ from .service import (
 
 bp = Blueprint("bureau", __name__)
 
-READERS = ("admin", "supervisor", "viewer")
-SUPERVISORS = ("admin", "supervisor")
 
 
 def _units():
@@ -54,7 +53,7 @@ def overdue():
 
 
 @bp.route("/overdue/urge/confirm")
-@roles_required(*SUPERVISORS)
+@roles_required(*SUPERVISING)
 def urge_confirm():
     """The step before a bulk urge: which measures, which addresses; nothing is sent from here."""
     today = request_today()
@@ -119,7 +118,7 @@ def _safe_local(target: str, default: str) -> str:
 
 
 @bp.route("/overdue/urge", methods=["POST"])
-@roles_required(*SUPERVISORS)
+@roles_required(*SUPERVISING)
 def urge_post():
     form = UrgeForm()
     back = _back(url_for("bureau.overdue"))

@@ -9,6 +9,7 @@ from flask_login import current_user
 from ..clock import local_time
 from ..rules.lights import LIGHT_LABELS
 from ..rules.periods import label_cn
+from ..rules.roles import ADMIN, READERS, SUPERVISING, UNIT
 from ..rules.status import STATUS_LABELS, status_label
 
 LIGHT_CLASSES = {"red": "danger", "yellow": "warning", "green": "success", "done": "secondary"}
@@ -17,19 +18,19 @@ LIGHT_CLASSES = {"red": "danger", "yellow": "warning", "green": "success", "done
 NAV = [
     ("dashboard.index", "总览", None),
     ("ledger.index", "工作台账", None),
-    ("tasks.mine", "本单位任务", ("unit",)),
-    ("bureau.overdue", "逾期清单", ("admin", "supervisor", "viewer")),
-    ("bureau.missing", "未报送", ("admin", "supervisor", "viewer")),
-    ("review.pending", "待审核", ("admin", "supervisor")),
-    ("extensions.queue", "延期申请", ("admin", "supervisor")),
-    ("documents.index", "报表", ("admin", "supervisor", "viewer")),
-    ("admin.units", "单位", ("admin", "supervisor")),
-    ("admin.users", "用户", ("admin",)),
-    ("imports.upload", "导入", ("admin",)),
-    ("outbox.index", "发件箱", ("admin", "supervisor")),
-    ("robots.mine", "群机器人", ("unit",)),
-    ("robots.bureau_page", "群机器人", ("admin",)),
-    ("admin.audit", "审计日志", ("admin", "supervisor")),
+    ("tasks.mine", "本单位任务", (UNIT,)),
+    ("bureau.overdue", "逾期清单", READERS),
+    ("bureau.missing", "未报送", READERS),
+    ("review.pending", "待审核", SUPERVISING),
+    ("extensions.queue", "延期申请", SUPERVISING),
+    ("documents.index", "报表", READERS),
+    ("admin.units", "单位", SUPERVISING),
+    ("admin.users", "用户", (ADMIN,)),
+    ("imports.upload", "导入", (ADMIN,)),
+    ("outbox.index", "发件箱", SUPERVISING),
+    ("robots.mine", "群机器人", (UNIT,)),
+    ("robots.bureau_page", "群机器人", (ADMIN,)),
+    ("admin.audit", "审计日志", SUPERVISING),
 ]
 
 
