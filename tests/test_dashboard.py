@@ -6,7 +6,8 @@ from sqlalchemy import select
 
 from tracker.extensions import db
 from tracker.models import LEAD, ProgressUpdate, Task, TaskUnit, Unit, User
-from tracker.plans.tasks import get_plan, load_plan_view
+from tracker.plans.access import get_plan
+from tracker.plans.view import load_plan_view
 from tracker.rules.lights import LightRules
 
 from .conftest import TODAY

@@ -6,7 +6,8 @@ from sqlalchemy import func, select
 from tracker.accounts.users import get_user_by_name
 from tracker.extensions import db
 from tracker.models import ProgressUpdate, Task
-from tracker.plans.tasks import get_plan, load_plan_view
+from tracker.plans.access import get_plan
+from tracker.plans.view import load_plan_view
 from tracker.rules.lights import LightRules
 
 

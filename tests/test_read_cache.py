@@ -102,7 +102,8 @@ def test_another_process_write_is_seen(seeded, client, auth, tmp_path, monkeypat
 
 def test_first_level_subtree_view_matches_the_full_view(seeded):
     from tracker.accounts.users import get_user_by_name
-    from tracker.plans.tasks import TaskFilter, filter_with_context, get_plan, load_plan_view
+    from tracker.plans.access import get_plan
+    from tracker.plans.view import TaskFilter, filter_with_context, load_plan_view
     from tracker.rules.lights import LightRules
 
     with seeded.app_context():

@@ -13,7 +13,8 @@ from tracker.cache.revision import bump_revision
 from tracker.extensions import db
 from tracker.models import Task, User
 from tracker.plans.ledger import build_ledger
-from tracker.plans.tasks import get_plan, load_plan_view
+from tracker.plans.access import get_plan
+from tracker.plans.view import load_plan_view
 from tracker.rules.lights import LightRules
 
 

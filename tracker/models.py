@@ -55,7 +55,23 @@ class Plan(db.Model):
     tasks: Mapped[list["Task"]] = relationship(back_populates="plan", cascade="all, delete-orphan")
 
 
-class Unit(db.Model):
+class UnitReading:
+    """A unit's derived names and addresses, shared by the model and the read-only
+    ``plans.rows.UnitInfo`` (any object with ``full_name``, ``short_name``, ``emails``)."""
+
+    __slots__ = ()
+
+    @property
+    def name(self) -> str:
+        return self.short_name or self.full_name
+
+    @property
+    def email_list(self) -> list[str]:
+        """Liaison addresses (stored separated by ';')."""
+        return [e.strip() for e in (self.emails or "").split(";") if e.strip()]
+
+
+class Unit(UnitReading, db.Model):
     __tablename__ = "units"
     id: Mapped[int] = mapped_column(primary_key=True)
     full_name: Mapped[str] = mapped_column(String(200), unique=True)
@@ -66,14 +82,6 @@ class Unit(db.Model):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     # An administrative law-enforcement body (行政执法主体), member of the group 各行政执法部门.
     law_enforcement: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
-
-    @property
-    def email_list(self) -> list[str]:
-        return [e.strip() for e in (self.emails or "").split(";") if e.strip()]
-
-    @property
-    def name(self) -> str:
-        return self.short_name or self.full_name
 
 
 GROUP_RULES = ("kind", "law_enforcement", "members")
@@ -186,7 +194,7 @@ class UserSession(db.Model):
 
 class TaskReading:
     """Derived attributes of a task, shared by the model and the read-only rows
-    (``plans.tasks.TaskRow``) that whole-plan readers use."""
+    (``plans.rows.TaskRow``) that whole-plan readers use."""
 
     __slots__ = ()
 

@@ -207,7 +207,7 @@ class UnitRow:
 def list_units() -> list[UnitRow]:
     """Every unit with its measure and user counts (three queries whatever the size)."""
     units = all_units()
-    from ..plans.tasks import measure_counts_by_unit
+    from ..plans.access import measure_counts_by_unit
 
     links = measure_counts_by_unit()  # measures (leaves) only, as on the dashboard
     users = dict(db.session.execute(

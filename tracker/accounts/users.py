@@ -12,7 +12,7 @@ from .. import audit
 from ..errors import Invalid, NotFound
 from ..extensions import db
 from ..models import User
-from ..plans.tasks import find_unit
+from ..plans.access import find_unit
 from ..rules.roles import ROLE_LABELS, ROLES, UNIT
 from ..validation import check_text, text_problem
 

@@ -6,7 +6,8 @@ from flask_login import current_user
 from ..errors import Conflict, Invalid
 from ..extensions import csrf
 from ..models import Unit
-from ..plans.tasks import filter_view, get_plan, list_plans, load_plan_view, parse_filter, task_dict
+from ..plans.access import get_plan, list_plans
+from ..plans.view import filter_view, load_plan_view, parse_filter, task_dict
 from ..validation import MAX_JSON_BYTES, parse_id, parse_json_object
 from ..web.errors import error_response
 from ..web.request import actor, light_rules, request_today, write_today
@@ -104,7 +105,7 @@ def _task_answer(task, status: int, today):
 
 @bp.post("/tasks/<int:task_id>/updates")
 def task_updates(task_id: int):
-    from ..plans.tasks import get_task_for
+    from ..plans.access import get_task_for
     from ..reporting.progress import record_update
 
     get_task_for(actor(), task_id)  # 404 / 403 before looking at the body
@@ -115,7 +116,7 @@ def task_updates(task_id: int):
 
 @bp.post("/tasks/<int:task_id>/review")
 def task_review(task_id: int):
-    from ..plans.tasks import get_task_for
+    from ..plans.access import get_task_for
     from ..reporting.review import review_task
 
     get_task_for(actor(), task_id)
@@ -130,7 +131,7 @@ def task_review(task_id: int):
 
 @bp.post("/tasks/<int:task_id>/extensions")
 def task_extensions(task_id: int):
-    from ..plans.tasks import get_task_for
+    from ..plans.access import get_task_for
     from ..reporting.extensions import extension_dict, request_extension
 
     get_task_for(actor(), task_id)  # 404 / 403 before looking at the body

@@ -8,7 +8,7 @@ bump-revision``, or ``revision.bump_revision(connection)`` in a migration.
 
 Values are shared by every reader of the process, so they are immutable: tuples,
 frozensets, read-only mappings (``MappingProxyType``), frozen dataclasses and
-sealed rows (``tasks.TaskRow``). Setting an attribute or an item of a cached value
+sealed rows (``plans.rows.TaskRow``). Setting an attribute or an item of a cached value
 raises. In testing and debug mode ``cached`` checks this deeply for every value it
 keeps (``assert_immutable``) and refuses a mutable one with TypeError.
 """

@@ -16,7 +16,8 @@ from .. import audit
 from ..errors import Forbidden, Invalid
 from ..extensions import db
 from ..models import Plan, User
-from ..plans.tasks import get_plan, load_plan_rows
+from ..plans.access import get_plan
+from ..plans.rows import load_plan_rows
 from ..rules.roles import ADMIN
 from .assessment import Assessment, Weights, assess
 from .history import Journal, load_journal

@@ -6,7 +6,7 @@ from urllib.parse import quote
 from flask import Response, flash, redirect, render_template, request, url_for
 
 from ..errors import Invalid, NotFound
-from ..plans.tasks import get_plan, list_plans
+from ..plans.access import get_plan, list_plans
 from ..rules.roles import ADMIN, READERS
 from ..validation import parse_id
 from ..web.access import roles_required

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from .. import audit
 from ..extensions import db
 from ..models import LEAD, ProgressUpdate, Review, Task, TaskUnit, User
-from ..plans.tasks import tree_order
+from ..plans.view import tree_order
 from ..rules.lights import report_period
 from ..rules.periods import current_period
 from ..rules.roles import SUPERVISOR, UNIT

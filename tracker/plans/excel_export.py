@@ -212,7 +212,8 @@ def export_plan_ledger(path, plan_id: Optional[int], today: date, config) -> int
     """Write the whole ledger of a plan to ``path``; returns the number of measure rows."""
     from ..rules.lights import LightRules
     from .ledger import build_ledger
-    from .tasks import get_plan, load_plan_view
+    from .access import get_plan
+    from .view import load_plan_view
 
     plan = get_plan(plan_id)
     view = load_plan_view(plan, _ReadAll(), today, LightRules.from_config(config))

@@ -10,7 +10,7 @@ from typing import Optional
 from ..models import LEAD, Task
 from ..rules.lights import NodeState
 from .periods import period_summary
-from .tasks import PlanView
+from .view import PlanView
 
 LEVEL_HEADERS = {1: "一级任务", 2: "二级任务", 3: "三级任务", 4: "四级任务"}
 

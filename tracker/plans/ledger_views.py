@@ -20,7 +20,8 @@ from .ledger import build_ledger
 from .ledger_render import measure_cells
 from .service import level_name
 from .sorting import LEDGER_SORTS, parse_sort, sort_measures
-from .tasks import filter_with_context, get_plan, list_plans, load_plan_view, parse_filter, plan_roots
+from .access import get_plan, list_plans, plan_roots
+from .view import filter_with_context, load_plan_view, parse_filter
 
 bp = Blueprint("ledger", __name__)
 bp.add_app_template_filter(level_name, "level_name")  # 一级任务 / 二级任务 / 具体举措

@@ -22,7 +22,7 @@ from flask import current_app
 
 from ..errors import Invalid, NotFound
 from ..models import Attachment, User
-from ..plans.tasks import get_task_for
+from ..plans.access import get_task_for
 
 CONTENT_TYPES = {
     "pdf": "application/pdf",

@@ -30,7 +30,7 @@ from .. import audit
 from ..errors import Conflict, Forbidden, Invalid, NotFound
 from ..extensions import db
 from ..models import LEAD, DeadlineExtension, Task, TaskEvent, TaskUnit, User, utcnow
-from ..plans.tasks import get_task_for, unit_role
+from ..plans.access import get_task_for, unit_role
 from ..rules.lights import is_overdue
 from ..rules.roles import UNIT
 from ..rules.status import DONE

@@ -21,7 +21,7 @@ from ..errors import Conflict, Forbidden, Invalid
 from ..extensions import db
 from ..models import LEAD, Attachment, ProgressUpdate, Review, Task, User, utcnow
 from ..plans import periods as periods_service
-from ..plans.tasks import get_task_for, unit_role
+from ..plans.access import get_task_for, unit_role
 from ..rules.lights import report_owed as _report_owed
 from ..rules.lights import report_period
 from ..rules.roles import UNIT, VIEWER
@@ -335,7 +335,8 @@ def my_tasks(actor: User, today: date, rules, quick: str = "",
     Rows and groups come in order of attention (``attention_rank``), plan order within a rank.
     ``counts``, when given, receives the number of the unit's measures per quick filter ("" = all).
     """
-    from ..plans.tasks import list_plans, load_plan_view, root_map
+    from ..plans.access import list_plans
+    from ..plans.view import load_plan_view, root_map
 
     if counts is not None:
         counts.update({key: 0 for key in ("", *QUICK_FILTERS)})

@@ -18,7 +18,7 @@ from ..errors import Forbidden, Invalid
 from ..extensions import db
 from ..models import ProgressUpdate, Review, Task, TaskUnit, User
 from ..plans import periods as periods_service
-from ..plans.tasks import get_task_for
+from ..plans.access import get_task_for
 from ..rules.periods import label_cn
 from ..rules.status import DONE, IN_PROGRESS, PENDING_REVIEW
 from ..validation import parse_int

@@ -6,7 +6,7 @@ from wtforms.fields.choices import SelectChoice
 
 from ..errors import Conflict, Invalid
 from ..plans.periods import period_cards
-from ..plans.tasks import ancestors, get_task_for, unit_role
+from ..plans.access import ancestors, get_task_for, unit_role
 from ..rules.deadlines import DeadlineError, read_deadline
 from ..rules.lights import leaf_state
 from ..rules.roles import UNIT
@@ -53,7 +53,7 @@ def _task_page(task_id: int, form: ProgressForm | None = None, review_form: Revi
     state = leaf_state(task, today, light_rules()) if task.is_leaf else None
     children = []
     if not task.is_leaf:
-        from ..plans.tasks import load_plan_view
+        from ..plans.view import load_plan_view
 
         view = load_plan_view(task.plan, user, today, light_rules())
         state = view.states[task.id]

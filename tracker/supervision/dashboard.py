@@ -16,7 +16,8 @@ from sqlalchemy import func, or_, select
 
 from ..extensions import db
 from ..models import LEAD, ProgressUpdate, Task, TaskUnit, Unit
-from ..plans.tasks import PlanView, leads_measure
+from ..plans.access import leads_measure
+from ..plans.view import PlanView
 from ..rules.lights import DONE, GREEN, RED, YELLOW, LightRules, evaluate_tree, report_owed, report_period
 from ..rules.status import DONE as DONE_STATUS
 from ..rules.status import PENDING_REVIEW

@@ -7,7 +7,8 @@ from flask_login import current_user
 from ..cache.readcache import cached
 from ..errors import Invalid, NotFound
 from ..notify.todo import badge_count, todo_for
-from ..plans.tasks import get_plan, list_plans, load_plan_view
+from ..plans.access import get_plan, list_plans
+from ..plans.view import load_plan_view
 from ..rules.roles import UNIT
 from ..validation import parse_id
 from ..web.request import actor, app_today, light_rules, request_today

@@ -19,7 +19,7 @@ from ..notify import compose
 from ..notify.channels import fan_out, webhooks_for
 from ..notify.outbox import enqueue
 from ..notify.reminders import Item, Settings, overdue_note, task_url
-from ..plans.tasks import task_query
+from ..plans.access import task_query
 from ..rules.lights import is_overdue, report_owed, report_period
 from ..rules.status import DONE, status_label
 from ..validation import MAX_DATE, MIN_DATE, parse_id, parse_int, require_text

@@ -10,7 +10,7 @@ from ..errors import Invalid, NotFound
 from ..extensions import db
 from ..models import Plan, Unit
 from ..plans.excel_export import content_disposition
-from ..plans.tasks import list_plans
+from ..plans.access import list_plans
 from ..rules.lights import report_period
 from ..rules.roles import READERS, SUPERVISING
 from ..validation import parse_id
