@@ -123,3 +123,45 @@ def test_deep_tree_does_not_recurse():
     tasks = [T(i, i - 1 if i > 1 else None, is_leaf=False) for i in range(1, 3000)]
     tasks.append(T(3000, 2999, status="done"))
     assert evaluate_tree(tasks, date(2024, 7, 1), RULES)[1].done
+
+
+# --- The due-soon and report-missing rules: one function each, shared by lights, reminders and to-do ---
+
+@pytest.mark.parametrize("status, deadline, expected", [
+    ("in_progress", date(2024, 7, 16), True),  # 15 days: the window's edge
+    ("in_progress", date(2024, 7, 17), False),
+    ("not_started", date(2024, 7, 1), True),  # the deadline day itself
+    ("in_progress", date(2024, 6, 30), False),  # overdue, not due soon
+    ("pending_review", date(2024, 7, 5), False),  # claimed: waits for the bureau
+    ("done", date(2024, 7, 5), False),
+    ("in_progress", None, False),  # ongoing (持续推进)
+])
+def test_due_soon_rule(status, deadline, expected):
+    from tracker.rules.lights import is_due_soon
+
+    today = date(2024, 7, 1)
+    assert is_due_soon(status, deadline, today, 15) is expected
+    assert (light(status=status, deadline=deadline, today=today, last_report_period="2024-07").light == YELLOW) \
+        is expected
+
+
+def test_days_left_only_for_open_measures_not_past_their_deadline():
+    from tracker.rules.lights import days_left
+
+    today = date(2024, 7, 1)
+    assert days_left("in_progress", date(2024, 7, 8), today) == 7
+    assert days_left("not_started", today, today) == 0
+    assert days_left("in_progress", date(2024, 6, 30), today) is None
+    assert days_left("pending_review", date(2024, 7, 8), today) is None
+    assert days_left("in_progress", None, today) is None
+
+
+def test_report_missing_rule_needs_an_open_measure_past_the_due_day():
+    from tracker.rules.lights import report_missing
+
+    assert report_missing("in_progress", "2024-06", date(2024, 7, 26), 25)
+    assert report_missing("not_started", "", date(2024, 7, 26), 25)
+    assert not report_missing("in_progress", "2024-06", date(2024, 7, 25), 25)  # the due day itself
+    assert not report_missing("in_progress", "2024-07", date(2024, 7, 26), 25)  # reported
+    assert not report_missing("pending_review", "2024-06", date(2024, 7, 26), 25)  # cannot take a report
+    assert not report_missing("done", "2024-06", date(2024, 7, 26), 25)

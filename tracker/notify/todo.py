@@ -55,9 +55,9 @@ from ..models import (
     utcnow,
 )
 from ..rules.deadlines import effective_deadline_of
-from ..rules.lights import LightRules, is_overdue, report_owed, report_period
+from ..rules.lights import LightRules, is_due_soon, is_overdue, report_owed, report_period
 from ..rules.roles import UNIT
-from ..rules.status import DONE, IN_PROGRESS, NOT_STARTED, PENDING_REVIEW
+from ..rules.status import DONE, IN_PROGRESS, OPEN_STATUSES, PENDING_REVIEW
 
 KIND_LABELS = {
     "returned": "销号申请被退回", "urge": "催办", "extension_approved": "延期已批准", "extension_rejected": "延期被驳回",
@@ -72,7 +72,6 @@ RANK = {k: i for i, k in enumerate(("returned", "urge", "extension_rejected", "e
 RECENT_DAYS = 30  # urges and decisions older than this leave the list
 NEW_OVERDUE_DAYS = 7
 KEY_RE = re.compile(r"^[a-z_]+(:[0-9A-Za-z\-]+){1,3}$")
-OPEN = (NOT_STARTED, IN_PROGRESS)
 
 
 @dataclass
@@ -144,7 +143,7 @@ def _unit_selects(user: User, today: date):
                               ProgressUpdate.created_at >= TaskEvent.created_at)
     urges = select(*_row("urge", Task.id, Task.code, Task.title, Task.status, TaskEvent.note, n1=TaskEvent.id,
                          ts=TaskEvent.created_at)).join(Task, Task.id == TaskEvent.task_id).where(
-        TaskEvent.kind == "urge", TaskEvent.task_id.in_(led), Task.status.in_(OPEN),
+        TaskEvent.kind == "urge", TaskEvent.task_id.in_(led), Task.status.in_(OPEN_STATUSES),
         TaskEvent.event_date >= today - timedelta(days=RECENT_DAYS), ~answered)
     direct = case((DeadlineExtension.direct.is_(True), "direct"), else_="")
     decisions = select(*_row("decision", Task.id, Task.code, Task.title, DeadlineExtension.state,
@@ -206,7 +205,7 @@ def _measure_items(r, name, url, today, rules, period, remind_day, stamp) -> lis
         items.append(TodoItem("overdue", f"overdue:{r.task_id}:{deadline.isoformat()}", r.task_id, name,
                               f"已逾期{(today - deadline).days}天（完成时限 {deadline.isoformat()}），请尽快办理，"
                               f"确有困难可申请延期", stamp, url))
-    elif deadline is not None and status in OPEN and 0 <= (deadline - today).days <= rules.warning_days:
+    elif is_due_soon(status, deadline, today, rules.warning_days):
         left = (deadline - today).days
         items.append(TodoItem("due_soon", f"due_soon:{r.task_id}:{deadline.isoformat()}", r.task_id, name,
                               ("今日到期" if left == 0 else f"距完成时限还有{left}天") + f"（{deadline.isoformat()}）",

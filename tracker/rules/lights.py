@@ -13,7 +13,7 @@ from typing import Iterable, Mapping, Optional
 
 from .deadlines import effective_deadline_of
 from .status import DONE as DONE_STATUS
-from .status import PENDING_REVIEW
+from .status import OPEN_STATUSES, PENDING_REVIEW
 
 RED, YELLOW, GREEN, DONE = "red", "yellow", "green", "done"
 LIGHTS = (RED, YELLOW, GREEN, DONE)
@@ -45,11 +45,6 @@ def report_period(day: date) -> str:
     return f"{day.year:04d}-{day.month:02d}"
 
 
-def report_missing(last_report_period: str, today: date, rules: LightRules = LightRules()) -> bool:
-    """True when this month's report is due (past the due day) and not yet in."""
-    return today.day > rules.report_due_day and (last_report_period or "") < report_period(today)
-
-
 def report_owed(status: str, last_report_period: str, period: str) -> bool:
     """The one rule for "this measure owes a report for ``period``" (未报送 and 本月未报送 alike).
 
@@ -57,9 +52,13 @@ def report_owed(status: str, last_report_period: str, period: str) -> bool:
     completion claim waits for review (待审核) cannot take a report (its form is hidden) and
     a finished one has nothing to report, so neither is listed.
     """
-    from .status import IN_PROGRESS, NOT_STARTED
+    return status in OPEN_STATUSES and (last_report_period or "") < period
 
-    return status in (NOT_STARTED, IN_PROGRESS) and (last_report_period or "") < period
+
+def report_missing(status: str, last_report_period: str, today: date, due_day: int) -> bool:
+    """The report is missing: this month's is owed (``report_owed``) and the due day has passed
+    (the yellow light's 本月未报送, the dashboard's and the digest's 未报送 counts)."""
+    return today.day > due_day and report_owed(status, last_report_period, report_period(today))
 
 
 def is_overdue(status: str, deadline: Optional[date], claimed_on: Optional[date], today: date) -> bool:
@@ -67,6 +66,21 @@ def is_overdue(status: str, deadline: Optional[date], claimed_on: Optional[date]
     if status == DONE_STATUS or deadline is None or deadline >= today:
         return False
     return not (status == PENDING_REVIEW and claimed_on is not None and claimed_on <= deadline)
+
+
+def days_left(status: str, deadline: Optional[date], today: date) -> Optional[int]:
+    """Days until the deadline of a measure still being worked on (未启动/推进中) that is not
+    overdue; None for one without a deadline, past it, claimed (待审核) or done."""
+    if status not in OPEN_STATUSES or deadline is None or deadline < today:
+        return None
+    return (deadline - today).days
+
+
+def is_due_soon(status: str, deadline: Optional[date], today: date, warning_days: int) -> bool:
+    """The due-soon rule (临期, the yellow light's deadline part): an open measure, not overdue,
+    whose deadline is at most ``warning_days`` away (today included)."""
+    left = days_left(status, deadline, today)
+    return left is not None and left <= warning_days
 
 
 def measure_light(
@@ -87,10 +101,10 @@ def measure_light(
     if status == PENDING_REVIEW:
         # A completion claim waits for the bureau; it is not the unit's delay.
         return LightResult(GREEN, reason="待审核")
-    if deadline is not None and (deadline - today).days <= rules.warning_days:
+    if is_due_soon(status, deadline, today, rules.warning_days):
         left = (deadline - today).days
         return LightResult(YELLOW, reason="今日到期" if left == 0 else f"距完成时限{left}天")
-    if report_missing(last_report_period, today, rules):
+    if report_missing(status, last_report_period, today, rules.report_due_day):
         return LightResult(YELLOW, reason="本月未报送", report_missing=True)
     return LightResult(GREEN)
 

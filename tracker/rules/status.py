@@ -7,6 +7,8 @@ PENDING_REVIEW = "pending_review"
 DONE = "done"
 
 STATUSES = (NOT_STARTED, IN_PROGRESS, PENDING_REVIEW, DONE)
+# Measures still being worked on: they can be due soon and owe monthly reports.
+OPEN_STATUSES = (NOT_STARTED, IN_PROGRESS)
 STATUS_LABELS = {
     NOT_STARTED: "未启动",
     IN_PROGRESS: "推进中",

@@ -15,10 +15,11 @@ from typing import Mapping, Optional
 from sqlalchemy import func, or_, select
 
 from ..extensions import db
-from ..models import LEAD, ProgressUpdate, Task, TaskUnit, Unit
+from ..models import LEAD, ProgressUpdate, Task, TaskUnit
 from ..plans.access import leads_measure
+from ..plans.rows import UnitInfo
 from ..plans.view import PlanView
-from ..rules.lights import DONE, GREEN, RED, YELLOW, LightRules, evaluate_tree, report_owed, report_period
+from ..rules.lights import DONE, GREEN, RED, YELLOW, LightRules, evaluate_tree, report_missing, report_period
 from ..rules.status import DONE as DONE_STATUS
 from ..rules.status import PENDING_REVIEW
 
@@ -29,7 +30,7 @@ SORT_KEYS = ("name", "measures", "done", "overdue", "due_soon", "rate", "missing
 # figures are shared by the read cache.
 @dataclass(frozen=True)
 class UnitRow:
-    unit: Unit
+    unit: UnitInfo
     measures: int = 0
     done: int = 0
     overdue: int = 0
@@ -79,9 +80,8 @@ def overview(view: PlanView, today: date, rules: LightRules, unit_id: Optional[i
 def unit_ranking(view: PlanView, today: date, rules: LightRules, *, only_unit_id: Optional[int] = None,
                  sort: str = "overdue", descending: bool = True) -> tuple[UnitRow, ...]:
     """Per lead unit: measures, done, overdue, due soon, completion rate, reports missing this month."""
-    units: dict[int, Unit] = {}
+    units: dict[int, UnitInfo] = {}
     tally: dict[int, Counter] = {}
-    period = report_period(today)
     for task in view.tasks:
         if not task.is_leaf or task.id not in view.visible:
             continue
@@ -101,7 +101,7 @@ def unit_ranking(view: PlanView, today: date, rules: LightRules, *, only_unit_id
                 counts["overdue"] += 1
             elif state.light == YELLOW and not state.report_missing:
                 counts["due_soon"] += 1
-            if today.day > rules.report_due_day and report_owed(task.status, task.last_report_period, period):
+            if report_missing(task.status, task.last_report_period, today, rules.report_due_day):
                 counts["missing"] += 1
     result = [UnitRow(units[uid], measures=c["measures"], done=c["done"], overdue=c["overdue"],
                       due_soon=c["due_soon"], missing=c["missing"]) for uid, c in tally.items()]
