@@ -29,12 +29,13 @@ from jinja2 import TemplateError
 from sqlalchemy import select
 
 from ..extensions import db
-from ..models import CO, LEAD, Notification, Task, TaskUnit, Unit, User, deadline_label, effective_deadline_of, utcnow
+from ..models import Notification, User, utcnow
 from ..plans.periods import roll_periods
-from ..rules.lights import is_overdue, report_period
+from ..plans.rows import TaskRow, UnitInfo, load_open_measures
+from ..rules.lights import days_left, is_overdue, report_missing, report_owed, report_period
 from ..rules.periods import label_cn
 from ..rules.roles import SUPERVISOR
-from ..rules.status import DONE, IN_PROGRESS, NOT_STARTED, PENDING_REVIEW
+from ..rules.status import PENDING_REVIEW
 from ..rules.workdays import covered_days
 from . import compose, split_addresses
 from .channels import fan_out, targets, webhooks_by_owner
@@ -44,7 +45,6 @@ log = logging.getLogger(__name__)
 
 OVERDUE, DUE_SOON, REPORT = "overdue", "due_soon", "report"
 SECTION_TITLES = {OVERDUE: "逾期", DUE_SOON: "临期", REPORT: "本月进展待报送"}
-REPORTING = (NOT_STARTED, IN_PROGRESS)
 
 
 @dataclass(frozen=True)
@@ -91,7 +91,7 @@ class Item:
 
 @dataclass
 class UnitMail:
-    unit: Unit
+    unit: UnitInfo
     sections: dict[str, dict[int, Item]] = field(default_factory=lambda: {OVERDUE: {}, DUE_SOON: {}, REPORT: {}})
 
     def add(self, section: str, item: Item) -> None:
@@ -135,11 +135,13 @@ def task_url(settings: Settings, task_id: int) -> str:
     return f"{settings.base_url}/tasks/{task_id}"
 
 
-def _item(task: Measure, note: str, settings: Settings) -> Item:
+def _item(task: TaskRow, note: str, settings: Settings) -> Item:
+    """The item of a measure: its deadline is the one in force (SPEC 6.1), the text shows the
+    original and the extension (``… → 延至 …``)."""
     if task.current_period:  # a recurring measure: the period this is about
         note = f"{label_cn(task.current_period)}周期：{note}"
-    return Item(task_id=task.id, code=task.code, title=task.title, deadline_text=task.deadline_text,
-                deadline=task.deadline, note=note, url=task_url(settings, task.id),
+    return Item(task_id=task.id, code=task.code, title=task.title, deadline_text=task.deadline_label,
+                deadline=task.effective_deadline, note=note, url=task_url(settings, task.id),
                 units="、".join(u.name for u in task.lead_units))
 
 
@@ -152,104 +154,55 @@ def due_note(deadline: date, today: date) -> str:
     return "今日到期" if left == 0 else f"距完成时限还有{left}天"
 
 
-class _Link:
-    __slots__ = ("role", "unit")
-
-    def __init__(self, role: str, unit: Unit):
-        self.role, self.unit = role, unit
-
-
-class Measure:
-    """An open measure as plain read-only data, duck-typed like ``models.Task`` for the rules below.
-
-    Building ~10,000 ORM objects with their unit links costs over a second; these
-    plain rows cost a tenth of that (three statements whatever the plan size).
-    """
-
-    FIELDS = ("id", "code", "title", "deadline", "deadline_text", "status", "claimed_on", "last_report_period",
-              "current_period", "extended_deadline")
-    __slots__ = FIELDS + ("unit_links",)
-
-    def __init__(self, values):
-        (self.id, self.code, self.title, deadline, text, self.status, self.claimed_on,
-         self.last_report_period, self.current_period, extended) = values  # the order of FIELDS
-        # Every rule below reads ``deadline``: here it is the effective one (SPEC 6.1);
-        # the text shows the original and the extension (``… → 延至 …``).
-        self.deadline = effective_deadline_of(deadline, extended)
-        self.deadline_text = deadline_label(text, deadline, extended)
-        self.extended_deadline = extended
-        self.unit_links: list[_Link] = []
-
-    @property
-    def lead_units(self) -> list[Unit]:
-        return [link.unit for link in self.unit_links if link.role == LEAD]
-
-
-def open_measures() -> list[Measure]:
-    """Every measure not done, in id order, with its unit links (units are ORM objects, loaded once)."""
-    open_leaf = (Task.is_leaf.is_(True), Task.status != DONE)
-    measures = [Measure(values) for values in db.session.execute(
-        select(*(getattr(Task, name) for name in Measure.FIELDS)).where(*open_leaf).order_by(Task.id))]
-    by_id = {m.id: m for m in measures}
-    units = {u.id: u for u in db.session.execute(select(Unit)).scalars()}
-    links = db.session.execute(
-        select(TaskUnit.task_id, TaskUnit.unit_id, TaskUnit.role)
-        .join(Task, Task.id == TaskUnit.task_id).where(*open_leaf)
-        .order_by(TaskUnit.task_id, TaskUnit.position, TaskUnit.unit_id))
-    for task_id, unit_id, role in links:
-        by_id[task_id].unit_links.append(_Link(role, units[unit_id]))
-    return measures
-
-
-def collect_unit_mails(measures: list[Measure], days: list[date], today: date, settings: Settings) -> dict[int, UnitMail]:
+def collect_unit_mails(measures: list[TaskRow], days: list[date], today: date,
+                       settings: Settings) -> dict[int, UnitMail]:
     """Every unit's items for the covered ``days``, evaluated with today's data."""
     mails: dict[int, UnitMail] = {}
 
-    def mail_for(unit: Unit) -> UnitMail:
-        if unit.id not in mails:
-            mails[unit.id] = UnitMail(unit)
-        return mails[unit.id]
+    def add(units: list[UnitInfo], section: str, task: TaskRow, note: str) -> None:
+        for unit in units:
+            if unit.id not in mails:
+                mails[unit.id] = UnitMail(unit)
+            mails[unit.id].add(section, _item(task, note, settings))
 
     for task in measures:
-        leads = [link.unit for link in task.unit_links if link.role == LEAD and link.unit.active]
-        cos = [link.unit for link in task.unit_links if link.role == CO and link.unit.active]
-        overdue_today = is_overdue(task.status, task.deadline, task.claimed_on, today)
+        leads = [unit for unit in task.lead_units if unit.active]
+        cos = [unit for unit in task.co_units if unit.active]
+        deadline = task.effective_deadline
+        overdue_today = is_overdue(task.status, deadline, task.claimed_on, today)
         for day in days:
-            if task.deadline is not None and is_overdue(task.status, task.deadline, task.claimed_on, day):
-                nth = (day - (task.deadline + timedelta(days=1))).days
+            if is_overdue(task.status, deadline, task.claimed_on, day):
+                nth = (day - (deadline + timedelta(days=1))).days
                 if nth % settings.overdue_repeat_days == 0 and overdue_today:
-                    for unit in leads:
-                        mail_for(unit).add(OVERDUE, _item(task, overdue_note(task.deadline, today), settings))
-            elif (task.deadline is not None and task.status in REPORTING and not overdue_today
-                  and (task.deadline - day).days in settings.due_soon_days):
-                for unit in leads:
-                    mail_for(unit).add(DUE_SOON, _item(task, due_note(task.deadline, today), settings))
-            if task.status in REPORTING and (task.last_report_period or "") < report_period(day):
-                period = report_period(day)
+                    add(leads, OVERDUE, task, overdue_note(deadline, today))
+            elif not overdue_today and days_left(task.status, deadline, day) in settings.due_soon_days:
+                add(leads, DUE_SOON, task, due_note(deadline, today))
+            period = report_period(day)
+            if report_owed(task.status, task.last_report_period, period):
                 note = None
                 if day.day == settings.reminder_day:
                     note = f"请于{day.month}月{settings.due_day}日前报送{period}进展"
                 elif day.day == settings.due_day + 1:
                     note = f"{period}进展逾期未报送（截止{day.month}月{settings.due_day}日）"
                 if note:
-                    for unit in leads + (cos if settings.remind_co_units else []):
-                        mail_for(unit).add(REPORT, _item(task, note, settings))
+                    add(leads + (cos if settings.remind_co_units else []), REPORT, task, note)
     add_all_overdue(mails, measures, today, settings)
     return {uid: m for uid, m in mails.items() if not m.empty}
 
 
-def add_all_overdue(mails: dict[int, UnitMail], measures: list[Measure], today: date, settings: Settings) -> None:
+def add_all_overdue(mails: dict[int, UnitMail], measures: list[TaskRow], today: date, settings: Settings) -> None:
     """An email that reports overdue measures lists every overdue measure the unit leads,
     not only those on their first (or repeat) overdue day, so its subject counts them all."""
     wanted = {uid for uid, m in mails.items() if m.sections[OVERDUE]}
     if not wanted:
         return
     for task in measures:
-        if task.deadline is None or not is_overdue(task.status, task.deadline, task.claimed_on, today):
+        deadline = task.effective_deadline
+        if not is_overdue(task.status, deadline, task.claimed_on, today):
             continue
-        for link in task.unit_links:
-            if link.role == LEAD and link.unit.id in wanted:
-                mails[link.unit.id].add(OVERDUE, _item(task, overdue_note(task.deadline, today), settings))
+        for unit in task.lead_units:
+            if unit.id in wanted:
+                mails[unit.id].add(OVERDUE, _item(task, overdue_note(deadline, today), settings))
 
 
 def unit_subject(mail: UnitMail) -> str:
@@ -300,22 +253,22 @@ class Digest:
         return f"【督办日报】{self.today.isoformat()}：" + "，".join(parts)
 
 
-def build_digest(measures: list[Measure], days: list[date], today: date, settings: Settings,
+def build_digest(measures: list[TaskRow], days: list[date], today: date, settings: Settings,
                  no_email: list[str]) -> Digest:
     digest = Digest(today=today, period=report_period(today), no_email=no_email,
                     escalation_days=settings.escalation_days)
     first, last = min(days), max(days)
     missing: dict[str, int] = defaultdict(int)
     for task in measures:
-        overdue = task.deadline is not None and is_overdue(task.status, task.deadline, task.claimed_on, today)
-        if overdue and first <= task.deadline + timedelta(days=1) <= last:
-            digest.new_overdue.append(_item(task, overdue_note(task.deadline, today), settings))
-        if overdue and (today - task.deadline).days > settings.escalation_days:
-            digest.escalations.append(_item(task, overdue_note(task.deadline, today), settings))
+        deadline = task.effective_deadline
+        overdue = is_overdue(task.status, deadline, task.claimed_on, today)
+        if overdue and first <= deadline + timedelta(days=1) <= last:
+            digest.new_overdue.append(_item(task, overdue_note(deadline, today), settings))
+        if overdue and (today - deadline).days > settings.escalation_days:
+            digest.escalations.append(_item(task, overdue_note(deadline, today), settings))
         if task.status == PENDING_REVIEW:
             digest.pending.append(_item(task, f"{task.claimed_on.isoformat() if task.claimed_on else ''} 申请销号", settings))
-        if (today.day > settings.due_day and task.status in REPORTING
-                and (task.last_report_period or "") < digest.period):
+        if report_missing(task.status, task.last_report_period, today, settings.due_day):
             for unit in task.lead_units:
                 missing[unit.name] += 1
     digest.missing = sorted(missing.items(), key=lambda kv: (-kv[1], kv[0]))
@@ -336,10 +289,9 @@ def bureau_recipients(config) -> list[str]:
     return split_addresses(";".join(emails))
 
 
-def units_without_email(measures: list[Measure]) -> list[str]:
+def units_without_email(measures: list[TaskRow]) -> list[str]:
     """Active units leading an open measure but with no liaison email."""
-    names = {link.unit.name for task in measures for link in task.unit_links
-             if link.role == LEAD and link.unit.active and not link.unit.email_list}
+    names = {unit.name for task in measures for unit in task.lead_units if unit.active and not unit.email_list}
     return sorted(names)
 
 
@@ -404,7 +356,7 @@ def build_reminders(today: date) -> ReminderResult:
     result = ReminderResult(today=today, days=covered_days(today, settings.workdays_only))
     if not result.days:
         return result
-    measures = open_measures()
+    measures = load_open_measures()
     no_email = units_without_email(measures)
     hooks = webhooks_by_owner()
     for mail in sorted(collect_unit_mails(measures, result.days, today, settings).values(),

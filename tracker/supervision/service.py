@@ -19,7 +19,9 @@ from ..notify import compose
 from ..notify.channels import fan_out, webhooks_for
 from ..notify.outbox import enqueue
 from ..notify.reminders import Item, Settings, overdue_note, task_url
-from ..plans.access import task_query
+from ..plans.access import task_query, unit_role
+from ..plans.rows import TaskRow, UnitInfo, load_open_measures
+from ..plans.view import root_map
 from ..rules.lights import is_overdue, report_owed, report_period
 from ..rules.status import DONE, status_label
 from ..validation import MAX_DATE, MIN_DATE, parse_id, parse_int, require_text
@@ -29,9 +31,9 @@ PERIOD_RE = re.compile(r"^([0-9]{4})-([0-9]{2})$", re.ASCII)
 
 @dataclass
 class OverdueRow:
-    task: Task
+    task: TaskRow
     days: int
-    root: Optional[Task]  # first-level task (a lightweight row: id, code, title)
+    root: Optional[RootRow]  # first-level task (a lightweight row: id, code, title)
     plan_title: str = ""
     unit_role: str = ""  # the filtered unit's role on this measure: lead | co
 
@@ -118,15 +120,8 @@ def parse_overdue_filter(args) -> OverdueFilter:
 def _roots_by_task() -> tuple[dict[int, RootRow], list[RootRow]]:
     """Every task id → its first-level ancestor (one lightweight query)."""
     rows = db.session.execute(select(Task.id, Task.parent_id, Task.code, Task.title, Task.plan_id, Task.position)).all()
-    parent = {r.id: r.parent_id for r in rows}
     roots = {r.id: RootRow(r.id, r.code, r.title, r.plan_id) for r in rows if r.parent_id is None}
-    result: dict[int, RootRow] = {}
-    for r in rows:
-        node, hops = r.id, 0
-        while parent.get(node) is not None and hops < 50:
-            node, hops = parent[node], hops + 1
-        if node in roots:
-            result[r.id] = roots[node]
+    result = {task_id: roots[root_id] for task_id, root_id in root_map(rows).items() if root_id in roots}
     position = {r.id: r.position for r in rows}
     ordered = sorted(roots.values(), key=lambda x: (x.plan_id, position[x.id], x.id))
     return result, ordered
@@ -134,10 +129,7 @@ def _roots_by_task() -> tuple[dict[int, RootRow], list[RootRow]]:
 
 def overdue_rows(today: date, f: OverdueFilter = OverdueFilter()) -> tuple[list[OverdueRow], list[RootRow]]:
     """Overdue measures on ``today`` (most overdue first), filtered; plus the first-level tasks."""
-    tasks = db.session.execute(
-        task_query().where(Task.is_leaf.is_(True), Task.status != DONE, Task.effective_deadline < today)
-        .order_by(Task.id)
-    ).scalars().unique().all()
+    tasks = load_open_measures(Task.effective_deadline < today)
     roots, root_list = _roots_by_task()
     titles = dict(db.session.execute(select(Plan.id, Plan.title)).all())
     rows = []
@@ -149,11 +141,8 @@ def overdue_rows(today: date, f: OverdueFilter = OverdueFilter()) -> tuple[list[
             continue
         role = ""
         if f.unit_id is not None:
-            roles = {link.role for link in task.unit_links if link.unit_id == f.unit_id}
-            if not roles:
-                continue
-            role = LEAD if LEAD in roles else "co"
-            if f.role and f.role != role:
+            role = unit_role(task, f.unit_id)
+            if role is None or (f.role and f.role != role):
                 continue
         if f.plan_id is not None and task.plan_id != f.plan_id:
             continue
@@ -255,8 +244,8 @@ def parse_period(text: str | None, today: date) -> str:
 
 @dataclass
 class MissingUnit:
-    unit: Unit
-    measures: list[Task] = field(default_factory=list)
+    unit: UnitInfo
+    measures: list[TaskRow] = field(default_factory=list)
 
 
 def missing_reports(period: str, unit_id: Optional[int] = None) -> list[MissingUnit]:
@@ -268,11 +257,8 @@ def missing_reports(period: str, unit_id: Optional[int] = None) -> list[MissingU
     reported = set(db.session.execute(
         select(ProgressUpdate.task_id).where(ProgressUpdate.period == period).distinct()
     ).scalars())
-    tasks = db.session.execute(
-        task_query().where(Task.is_leaf.is_(True)).order_by(Task.id)
-    ).scalars().unique().all()
     by_unit: dict[int, MissingUnit] = {}
-    for task in tasks:
+    for task in load_open_measures():
         if task.id in reported or (task.last_report_period or "") == period:
             continue
         if not report_owed(task.status, "", period):
