@@ -13,9 +13,10 @@ from sqlalchemy import select
 
 from ..extensions import db
 from ..models import ProgressUpdate, Task
+from ..plans.view import root_map, tree_order
 from . import docxkit as dk
 from .assessment import Assessment
-from .common import change, cn_date, lead_names, path_codes, root_of, tree_sorted
+from .common import change, cn_date, lead_names, path_codes
 from .dedupe import Collector, Snippet, latest_distinct
 
 PARTS = ("一、基本情况", "二、主要工作成效", "三、存在问题", "四、下步工作打算")
@@ -121,8 +122,8 @@ class Tree:
 
 
 def _tree(tasks: list) -> Tree:
-    ordered = tree_sorted(tasks)
-    return Tree(ordered, path_codes(tasks), root_of(tasks),
+    ordered = tree_order(tasks)
+    return Tree(ordered, path_codes(tasks), root_map(tasks),
                 {link.unit_id: link.unit.name for t in tasks for link in t.unit_links},
                 [t for t in ordered if t.parent_id is None])
 

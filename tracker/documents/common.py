@@ -2,9 +2,6 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Optional
-
-from ..models import LEAD
 
 
 def cn_date(day: date) -> str:
@@ -29,35 +26,8 @@ def path_codes(tasks: list) -> dict[int, str]:
     return result
 
 
-def root_of(tasks: list) -> dict[int, int]:
-    by_id = {t.id: t for t in tasks}
-    roots: dict[int, int] = {}
-    for task in tasks:
-        node, hops = task, 0
-        while node.parent_id is not None and node.parent_id in by_id and hops < 50:
-            node, hops = by_id[node.parent_id], hops + 1
-        roots[task.id] = node.id
-    return roots
-
-
-def tree_sorted(tasks: list) -> list:
-    """Tasks in plan order (depth first by position)."""
-    children: dict[Optional[int], list] = {}
-    for task in tasks:
-        children.setdefault(task.parent_id, []).append(task)
-    for group in children.values():
-        group.sort(key=lambda t: (t.position, t.id))
-    ordered: list = []
-    stack = list(reversed(children.get(None, [])))
-    while stack:
-        task = stack.pop()
-        ordered.append(task)
-        stack.extend(reversed(children.get(task.id, [])))
-    return ordered
-
-
 def lead_names(task) -> list[str]:
-    return [link.unit.name for link in task.unit_links if link.role == LEAD]
+    return [unit.name for unit in task.lead_units]
 
 
 def change(now: int | float, before: int | float, unit: str = "项") -> str:
