@@ -30,6 +30,9 @@ def create_app(config: object | dict | None = None) -> Flask:
     elif config is not None:
         app.config.from_object(config)
     check_secret_key(app)
+    from .reporting.evidence_store import check_setting
+
+    check_setting(app.config)  # TRACKER_EVIDENCE_STORE: files | database
     from .operations.files import private_dir
 
     private_dir(app.instance_path)  # 0700: the database, evidence and mail are the service user's only
@@ -124,6 +127,7 @@ def register_extensions(app: Flask) -> None:
     db.init_app(app)
     from .services import revision  # noqa: F401  (session events that bump the data revision)
     from .operations import models  # noqa: F401  (the scheduler heartbeat table)
+    from .reporting import evidence_store  # noqa: F401  (the evidence_blobs table)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
     csrf.init_app(app)
     login_manager.init_app(app)

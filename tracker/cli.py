@@ -257,8 +257,9 @@ COMMANDS += [check_overdue_command, send_reminders_command, run_scheduler_comman
 def register(app: Flask) -> None:
     from .documents.cli import report_group
     from .operations.cli import COMMANDS as OPERATIONS
+    from .reporting.evidence_store import move_evidence_command
 
-    for command in COMMANDS + OPERATIONS + [report_group]:
+    for command in COMMANDS + OPERATIONS + [report_group, move_evidence_command]:
         app.cli.add_command(command)
 
 

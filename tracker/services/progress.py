@@ -18,6 +18,7 @@ from ..extensions import db
 from ..lights import report_owed as _report_owed
 from ..lights import report_period
 from ..models import LEAD, Attachment, ProgressUpdate, Review, Task, User, utcnow
+from ..reporting import evidence_store
 from ..status import DONE, PENDING_REVIEW, STATUS_LABELS, UNIT_REPORTABLE, status_label
 from . import attachments as att_service
 from . import audit
@@ -214,13 +215,15 @@ def record_update(task_id: int, actor: User, data: Mapping[str, Any] | UpdateInp
     entry.task_period = task.current_period or ""
     periods_service.mirror(task)
     db.session.flush()
-    stored = att_service.store_files(checked) if checked else []
+    stored = evidence_store.stage(checked) if checked else []  # files store: written now, removed on failure
     try:
         for f, storage_name in stored:
-            db.session.add(Attachment(
+            att = Attachment(
                 task_id=task.id, update_id=entry.id, storage_name=storage_name, original_name=f.original_name,
                 size=f.size, content_type=f.content_type, sha256=f.sha256, uploaded_by_id=actor.id,
-            ))
+            )
+            db.session.add(att)
+            evidence_store.keep(att, f)  # database store: the bytes join this transaction
         detail = (f"{task.code} {task.title[:40]}：状态 {STATUS_LABELS.get(old_status, old_status)}→"
                   f"{STATUS_LABELS[inp.status]}，进度 {old_progress}%→{progress}%"
                   + (f"，佐证材料 {len(stored)} 个" if stored else ""))
@@ -234,7 +237,7 @@ def record_update(task_id: int, actor: User, data: Mapping[str, Any] | UpdateInp
         db.session.commit()
     except Exception:
         db.session.rollback()
-        att_service.remove_files([s for _, s in stored])
+        evidence_store.discard(stored)
         raise
     return task
 

@@ -3,7 +3,8 @@ from __future__ import annotations
 from flask import abort, current_app, flash, redirect, render_template, request, send_file, url_for
 
 from ..lights import leaf_state
-from ..services.attachments import PREVIEWABLE, attachment_path, get_attachment_for
+from ..reporting.evidence_store import open_evidence
+from ..services.attachments import PREVIEWABLE, get_attachment_for
 from ..services.errors import Conflict, Invalid
 from ..services.progress import (
     QUICK_FILTERS,
@@ -152,9 +153,9 @@ def attachment(attachment_id: int):
     inline, and the response carries a sandboxing CSP; everything else downloads.
     """
     att = get_attachment_for(actor(), attachment_id)
-    path = attachment_path(att)
+    source = open_evidence(att)  # a path (files store) or the bytes (database store)
     inline = request.args.get("inline") == "1" and att.content_type in PREVIEWABLE
-    response = send_file(path, mimetype=att.content_type, as_attachment=not inline,
+    response = send_file(source, mimetype=att.content_type, as_attachment=not inline,
                          download_name=att.original_name, max_age=0, etag=att.sha256)
     if inline:
         response.headers["Content-Security-Policy"] = "sandbox; default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; object-src 'self'"
