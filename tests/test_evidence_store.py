@@ -203,7 +203,7 @@ def test_move_to_the_database_and_back(seeded, runner):
     assert len(audit_details(seeded)) == 1 and "佐证材料移至数据库：3 个" in audit_details(seeded)[0]
 
     result = runner.invoke(args=["move-evidence", "--to", "database"])  # idempotent
-    assert result.exit_code == 0 and "已移入数据库：0 个文件" in result.output and "原已在数据库中 3 个" in result.output
+    assert result.exit_code == 0 and result.output.strip() == "没有需要移动的文件：3 个已在数据库中。"
     assert len(audit_details(seeded)) == 1
 
     seeded.config["EVIDENCE_STORE"] = "files"

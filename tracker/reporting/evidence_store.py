@@ -367,5 +367,8 @@ def move_evidence_command(to: str, dry_run: bool) -> None:
         click.echo(f"检查通过（未移动）：将有 {len(plan.pending)} 个文件（{_megabytes(plan.pending_bytes)}）移入{where}，"
                    f"已在{where}中 {plan.already} 个，需清理的旧副本 {len(plan.leftovers)} 个。")
         return
+    if not plan.moved and not plan.leftovers:
+        click.echo(f"没有需要移动的文件：{plan.already} 个已在{where}中。")
+        return
     click.echo(f"已移入{where}：{plan.moved} 个文件（{_megabytes(plan.moved_bytes)}），每个都已按大小和 sha256 核对；"
                f"原已在{where}中 {plan.already} 个，清理旧副本 {len(plan.leftovers)} 个。")
