@@ -27,8 +27,8 @@ TODAY = date(2024, 12, 31)
 def reference_app(folder: Path):
     app = make_bench_app(folder / "reference.db")
     with app.app_context():
-        from tracker.services import demo
-        from tracker.services.seed import seed
+        from tracker.operations.seed import seed
+        from tracker.plans import demo
 
         seed()
         demo.generate(TODAY)

@@ -47,9 +47,9 @@ def setup_liaisons(database_url: str, n: int) -> list[dict]:
     from sqlalchemy import select
 
     from tracker import create_app
+    from tracker.accounts.users import create_token, create_user
     from tracker.extensions import db
     from tracker.models import Task, TaskUnit, Unit, User
-    from tracker.services.users import create_token, create_user
 
     app = create_app({"PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000"})
     out = []

@@ -65,9 +65,9 @@ def time_pages(app, runs: int) -> dict[str, tuple[float, float]]:
     read cache emptied before each run); warm = later requests until the next change."""
     from sqlalchemy import select
 
+    from tracker.cache import readcache
     from tracker.extensions import db
     from tracker.models import Task
-    from tracker.services import readcache
 
     with app.app_context():
         root = db.session.execute(select(Task.id).where(Task.level == 1).order_by(Task.position)).scalars().first()

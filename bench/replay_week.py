@@ -38,8 +38,8 @@ def main() -> int:
                       "MAIL_FILE_FOLDER": str(folder / "mail"), "TESTING": True, "SECRET_KEY": "replay"})
     with app.app_context():
         db.create_all()
-        from tracker.services import demo
-        from tracker.services.seed import seed
+        from tracker.operations.seed import seed
+        from tracker.plans import demo
 
         seed()
         demo.generate(start - timedelta(days=1))
@@ -97,14 +97,14 @@ def replay_day(day: date, index: int):
     """One day's actions, then the daily sweep; returns (day, emails by kind, actions)."""
     from sqlalchemy import select
 
+    from tracker.accounts.users import get_user_by_name
     from tracker.extensions import db
     from tracker.models import Notification
+    from tracker.notify.reminders import send_reminders
     from tracker.reporting.extensions import decide_extension, request_extension, set_deadline
-    from tracker.services.overdue import check_overdue
-    from tracker.services.progress import record_update
-    from tracker.services.reminders import send_reminders
-    from tracker.services.review import review_task
-    from tracker.services.users import get_user_by_name
+    from tracker.reporting.progress import record_update
+    from tracker.reporting.review import review_task
+    from tracker.supervision.overdue import check_overdue
 
     before = db.session.scalar(select(db.func.max(Notification.id))) or 0
     bureau = get_user_by_name("dubanke")

@@ -100,8 +100,8 @@ def one_run(src_url: str, work: Path, today: date, mode: str, profile: bool = Fa
     from sqlalchemy import event
 
     from tracker.extensions import db
-    from tracker.services.overdue import check_overdue
-    from tracker.services.reminders import send_reminders
+    from tracker.notify.reminders import send_reminders
+    from tracker.supervision.overdue import check_overdue
 
     url = fresh_copy(src_url, work, mode)
     mail_dir = work / f"mail-{mode}"

@@ -22,7 +22,6 @@ import socket
 import subprocess
 import sys
 import threading
-
 from pathlib import Path
 
 from aiosmtpd.controller import Controller

@@ -18,7 +18,7 @@ depends_on = ${repr(depends_on)}
 
 # A migration that changes plan data (tasks, task_units, units, plans, progress_updates, reviews,
 # task_events) bypasses the ORM events that move the read caches' data revision: end its upgrade with
-#     from tracker.services.revision import bump_revision
+#     from tracker.cache.revision import bump_revision
 #     bump_revision(op.get_bind())
 # (tests/test_read_cache_safety.py checks every migration for this.)
 

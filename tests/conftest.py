@@ -35,7 +35,7 @@ def base_config(tmp_path: Path) -> dict:
         "UPLOAD_FOLDER": str(tmp_path / "uploads"),
         "MAIL_FILE_FOLDER": str(tmp_path / "mail"),
         "MAIL_SERVER": "",
-        # The app's clock (tracker/web.py app_today): writes record this day; reads may replay with ?today=.
+        # The app's clock (tracker/web/request.py app_today): writes record this day; reads may replay with ?today=.
         "FIXED_TODAY": TODAY,
     }
 
@@ -78,7 +78,7 @@ def app(tmp_path, monkeypatch):
 @pytest.fixture
 def seeded(app):
     """The app with the reference units, plan and demo users loaded."""
-    from tracker.services.seed import seed
+    from tracker.operations.seed import seed
 
     with app.app_context():
         seed()

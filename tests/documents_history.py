@@ -15,11 +15,11 @@ from __future__ import annotations
 from datetime import date
 from typing import Callable, Optional
 
+from tracker.accounts.users import create_user
 from tracker.extensions import db
 from tracker.models import CO, LEAD, Plan, Task, TaskUnit, Unit, User
-from tracker.services.progress import record_update
-from tracker.services.review import review_task
-from tracker.services.users import create_user
+from tracker.reporting.progress import record_update
+from tracker.reporting.review import review_task
 
 UNITS = [("天津市宝坻区甲局", "甲局", "区直部门"), ("天津市宝坻区乙局", "乙局", "区直部门"),
          ("宝坻区丙镇", "丙镇", "街镇"), ("天津市宝坻区丁局", "丁局", "区直部门")]

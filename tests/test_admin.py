@@ -4,9 +4,9 @@ from sqlalchemy import func, select
 
 from tests.conftest import PASSWORD, csrf_token_from, make_app
 from tests.queries import count_statements
+from tracker.accounts.users import create_token
 from tracker.extensions import db
 from tracker.models import AuditLog, Unit, User
-from tracker.services.users import create_token
 
 
 def user_id(app, username):
@@ -266,7 +266,7 @@ def test_units_list_counts(seeded, client, auth):
     assert "区交通局" in html and "大口屯镇" in html and "牵头举措" in html
     assert "新建单位" not in html and "/edit" not in html  # supervisors read only
     with seeded.app_context():
-        from tracker.services.admin import list_units
+        from tracker.accounts.admin import list_units
         rows = {r.unit.short_name: r for r in list_units()}
     assert rows["区司法局"].led > 0 and rows["区交通局"].users == 1
     assert sum(r.led for r in rows.values()) > 0 and sum(r.co for r in rows.values()) > 0
@@ -346,7 +346,7 @@ def test_edit_unit_emails_names_and_active(seeded, client, auth):
 
 
 def test_parse_emails():
-    from tracker.services.admin import parse_emails
+    from tracker.accounts.admin import parse_emails
 
     assert parse_emails("a@x.cn;b@x.cn , c@x.cn\r\nA@x.cn；d@x.cn") == (
         ["a@x.cn", "b@x.cn", "c@x.cn", "d@x.cn"], [])
@@ -385,7 +385,7 @@ def test_guessing_current_password_is_throttled(seeded, client, auth):
 # ----------------------------------------------------------------------------- CSRF
 
 def test_admin_forms_need_csrf(tmp_path, monkeypatch):
-    from tracker.services.seed import seed
+    from tracker.operations.seed import seed
 
     app = make_app(tmp_path, monkeypatch, WTF_CSRF_ENABLED=True)
     with app.app_context():

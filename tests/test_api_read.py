@@ -5,9 +5,9 @@ import pytest
 from sqlalchemy import select
 
 from tests.conftest import TODAY
+from tracker.accounts.users import create_token, get_user_by_name
 from tracker.extensions import db
 from tracker.models import Task, Unit
-from tracker.services.users import create_token, get_user_by_name
 
 TASK_KEYS = {"id", "plan_id", "parent_id", "level", "code", "title", "lead_units", "co_units", "deadline",
              "deadline_text", "status", "progress", "light", "overdue_days", "version",

@@ -8,10 +8,10 @@ import pytest
 from sqlalchemy import select
 
 from tests.workflow import LEAD, counts, measure, task_row
+from tracker.errors import Invalid
 from tracker.extensions import db
 from tracker.models import Attachment
-from tracker.services.attachments import check_file, clean_filename
-from tracker.services.errors import Invalid
+from tracker.reporting.attachments import check_file, clean_filename
 
 PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\n%%EOF\n"
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"\x00" * 32
@@ -153,7 +153,7 @@ def test_missing_stored_file_is_404_not_500(seeded, client, auth):
 
 def test_too_large_request_is_a_clear_413(tmp_path, monkeypatch):
     from tests.conftest import make_app
-    from tracker.services.seed import seed
+    from tracker.operations.seed import seed
 
     app = make_app(tmp_path, monkeypatch, MAX_CONTENT_LENGTH=64 * 1024)
     with app.app_context():

@@ -4,9 +4,9 @@ from datetime import datetime
 import pytest
 
 from tests.queries import count_statements
+from tracker.audit import ACTION_LABELS
 from tracker.extensions import db
 from tracker.models import AuditLog
-from tracker.services.audit import ACTION_LABELS
 
 
 def add_entries(app, entries):

@@ -56,7 +56,7 @@ def test_next_is_validated(seeded, client, auth):
 
 
 def test_csrf_enforced_when_enabled(tmp_path, monkeypatch):
-    from tracker.services.seed import seed
+    from tracker.operations.seed import seed
     app = make_app(tmp_path, monkeypatch, WTF_CSRF_ENABLED=True)
     with app.app_context():
         seed()

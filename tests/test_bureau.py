@@ -9,7 +9,7 @@ from tests.conftest import csrf_token_from, make_app
 from tests.queries import count_statements
 from tracker.extensions import db
 from tracker.models import AuditLog, Notification, ProgressUpdate, Task, TaskEvent, Unit
-from tracker.services.seed import seed
+from tracker.operations.seed import seed
 
 T = "today=2024-07-01"
 
@@ -190,7 +190,7 @@ def test_missing_reports_per_month(seeded, client, auth):
 
 
 def test_outbox_filters(seeded, client, auth):
-    from tracker.services.reminders import send_reminders
+    from tracker.notify.reminders import send_reminders
 
     with seeded.app_context():
         send_reminders(date(2024, 7, 1), deliver=False)

@@ -5,10 +5,9 @@ from datetime import date, datetime
 from sqlalchemy import select
 
 from tracker.extensions import db
-from tracker.lights import LightRules
 from tracker.models import LEAD, ProgressUpdate, Task, TaskUnit, Unit, User
-from tracker.services.tasks import load_plan_view
-from tracker.services.tasks import get_plan
+from tracker.plans.tasks import get_plan, load_plan_view
+from tracker.rules.lights import LightRules
 
 from .conftest import TODAY
 

@@ -2,7 +2,7 @@ from datetime import date
 
 import pytest
 
-from tracker.deadlines import DeadlineError, parse_deadline, read_deadline
+from tracker.rules.deadlines import DeadlineError, parse_deadline, read_deadline
 
 
 @pytest.mark.parametrize("text, expected", [

@@ -11,13 +11,18 @@ from sqlalchemy import func, select, update
 
 from tests.conftest import TEST_DATABASE_URL, csrf_token_from, make_app
 from tests.mailserver import (  # noqa: F401 (fixtures)
-    SMTPServer, dropping_server, free_port, refusing_smtp_server, silent_server, smtp_server,
+    SMTPServer,
+    dropping_server,
+    free_port,
+    refusing_smtp_server,
+    silent_server,
+    smtp_server,
 )
 from tracker.extensions import db
 from tracker.models import AuditLog, Notification
-from tracker.services.outbox import backoff, deliver_queued, enqueue
-from tracker.services.reminders import send_reminders
-from tracker.services.seed import seed
+from tracker.notify.outbox import backoff, deliver_queued, enqueue
+from tracker.notify.reminders import send_reminders
+from tracker.operations.seed import seed
 
 ROOT = Path(__file__).resolve().parent.parent
 NOW = datetime(2024, 7, 1, 0, 30)

@@ -1,12 +1,13 @@
 """`seed --demo-progress` gives make run a plausible ledger, deterministically and once."""
+from datetime import date
+
 from sqlalchemy import func, select
 
+from tracker.accounts.users import get_user_by_name
 from tracker.extensions import db
 from tracker.models import ProgressUpdate, Task
-from tracker.services.tasks import get_plan, load_plan_view
-from tracker.services.users import get_user_by_name
-from tracker.lights import LightRules
-from datetime import date
+from tracker.plans.tasks import get_plan, load_plan_view
+from tracker.rules.lights import LightRules
 
 
 def test_demo_progress_as_of_a_day(app, runner):

@@ -9,9 +9,9 @@ from tests import documents_history as H
 from tracker.documents.assessment import ExtensionCounts, Weights, assess
 from tracker.documents.periods import parse_period
 from tracker.documents.service import assess_period, load_plan_data, resolve
+from tracker.errors import Invalid
 from tracker.extensions import db
 from tracker.models import AuditLog
-from tracker.services.errors import Invalid
 
 APRIL = date(2024, 4, 10)
 
@@ -163,7 +163,7 @@ def test_page_sorting_field_errors_and_roles(app, history, client):
 
 def test_admin_changes_weights(app, history, client):
     with app.app_context():
-        from tracker.services.users import create_user
+        from tracker.accounts.users import create_user
 
         create_user("root", "admin", "demo12345")
         db.session.commit()

@@ -25,7 +25,7 @@ from .workflow import LEAD, measure, task_row
 @pytest.fixture
 def db_store(tmp_path, monkeypatch):
     """The seeded app with TRACKER_EVIDENCE_STORE=database."""
-    from tracker.services.seed import seed
+    from tracker.operations.seed import seed
 
     app = make_app(tmp_path, monkeypatch, EVIDENCE_STORE="database")
     with app.app_context():
@@ -95,7 +95,7 @@ def test_refused_report_writes_no_blob(db_store):
 def test_a_failed_commit_leaves_neither_report_nor_file(tmp_path, monkeypatch, store):
     """The transaction fails after the files and bytes were written (a session event raises when the
     attachment rows are flushed): no report, no attachment row, no bytes in the table or the folder."""
-    from tracker.services.seed import seed
+    from tracker.operations.seed import seed
 
     app = make_app(tmp_path, monkeypatch, EVIDENCE_STORE=store)
     with app.app_context():

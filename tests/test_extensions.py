@@ -20,7 +20,7 @@ def api(seeded):
     task_id = measure(seeded, "jtj", LEAD, not_of="scjgj")
     set_task(seeded, task_id, deadline=JUNE, deadline_text="2024年6月底前")
     with seeded.app_context():
-        from tracker.services.overdue import check_overdue
+        from tracker.supervision.overdue import check_overdue
 
         check_overdue(date(2024, 7, 1))
     return {"app": seeded, "task": task_id, "client": seeded.test_client(), "jtj": token_for(seeded, "jtj"),
@@ -189,7 +189,7 @@ def test_direct_deadline_change_by_a_supervisor(api):
 
 
 def test_web_request_form_and_supervisor_queue(seeded, tmp_path, monkeypatch):
-    from tracker.services.seed import seed
+    from tracker.operations.seed import seed
 
     app = make_app(tmp_path / "csrf", monkeypatch, WTF_CSRF_ENABLED=True)
     with app.app_context():
@@ -235,7 +235,7 @@ def test_export_shows_both_dates_and_reimport_keeps_the_original(api):
     ws = load_workbook(BytesIO(data)).active
     texts = [c.value for row in ws.iter_rows() for c in row if isinstance(c.value, str)]
     assert "2024年6月底前 → 延至 2024-09-30" in texts
-    from tracker.services.excel_import import read_ledger
+    from tracker.plans.excel_import import read_ledger
 
     with api["app"].app_context():
         parsed = read_ledger(data)
@@ -251,8 +251,8 @@ def test_export_shows_both_dates_and_reimport_keeps_the_original(api):
 
 
 def test_extension_counts_and_deadline_records_for_the_assessment(api):
-    from tracker.reporting.extensions import deadline_records, extension_counts
     from tests.workflow import unit_of
+    from tracker.reporting.extensions import deadline_records, extension_counts
 
     first = ask(api, {"new_deadline": "2024-09-30", "reason": "一"}).get_json()
     decide(api, first["id"], "reject", "不同意")

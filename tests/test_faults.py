@@ -90,7 +90,7 @@ def snapshot(app, task_id: int) -> dict:
 
 
 def test_worker_killed_mid_request_leaves_no_half_write(seeded, tmp_path):
-    from tracker.services.users import create_token, get_user_by_name
+    from tracker.accounts.users import create_token, get_user_by_name
 
     with seeded.app_context():
         token = create_token(get_user_by_name("jtj"))

@@ -282,7 +282,7 @@ def test_upload_needs_admin_and_csrf(seeded, client, auth, tmp_path, monkeypatch
     assert client.post("/import", data={}).status_code == 403
     auth.login("dubanke")
     assert client.get("/import").status_code == 403
-    from tracker.services.seed import seed
+    from tracker.operations.seed import seed
 
     app = make_app(tmp_path / "csrf", monkeypatch, WTF_CSRF_ENABLED=True)
     with app.app_context():
@@ -319,7 +319,7 @@ def test_preview_shows_counts_by_level(seeded, client, auth):
 
 
 def test_zip_bomb_is_refused_before_parsing(seeded, runner, tmp_path, monkeypatch):
-    import tracker.services.excel_import as excel_import
+    import tracker.plans.excel_import as excel_import
 
     monkeypatch.setattr(excel_import, "MAX_UNPACKED_BYTES", 1000)
     result = runner.invoke(args=["import-plan", write(tmp_path, make_xlsx())])

@@ -5,7 +5,7 @@ from typing import Optional
 
 import pytest
 
-from tracker.lights import GREEN, RED, YELLOW, DONE, LightRules, evaluate_tree, measure_light, rollup, leaf_state
+from tracker.rules.lights import DONE, GREEN, RED, YELLOW, LightRules, evaluate_tree, leaf_state, measure_light, rollup
 
 
 @dataclass

@@ -8,10 +8,10 @@ import pytest
 from sqlalchemy import func, select, update
 
 from tests.conftest import PASSWORD
+from tracker.accounts import login as auth_service
+from tracker.accounts.login import LoginThrottled, authenticate, pair_delay
 from tracker.extensions import db
 from tracker.models import AuditLog, LoginAttempt, User, utcnow
-from tracker.services import auth as auth_service
-from tracker.services.auth import LoginThrottled, authenticate, pair_delay
 
 ATTACKER = "203.0.113.66"
 OWNER = "198.51.100.7"
@@ -199,7 +199,7 @@ def test_templates_have_no_inline_scripts():
 
 def test_forwarded_address_is_used_only_when_configured(tmp_path, monkeypatch):
     from tests.conftest import make_app
-    from tracker.services.seed import seed
+    from tracker.operations.seed import seed
 
     app = make_app(tmp_path, monkeypatch, PROXY_FIX_X_FOR=1)
     with app.app_context():

@@ -20,9 +20,9 @@ import pytest
 from sqlalchemy import func, select, update
 from werkzeug.security import generate_password_hash
 
+from tracker.accounts.login import IP_MAX_FAILURES, PAIR_FREE_FAILURES
 from tracker.extensions import db
 from tracker.models import AuditLog, LoginAttempt, User
-from tracker.services.auth import IP_MAX_FAILURES, PAIR_FREE_FAILURES
 
 from .servers import gunicorn_env, start_gunicorn, stop
 from .test_faults import database_url

@@ -18,8 +18,8 @@ def test_init_db_creates_schema_matching_models(tmp_path, monkeypatch):
         import tests.conftest as conftest
         conftest._pg_schema_ready = False
     monkeypatch.setenv("TRACKER_INSTANCE_PATH", str(tmp_path / "inst"))
-    from tracker import create_app
     from tests.conftest import base_config
+    from tracker import create_app
     app = create_app(base_config(tmp_path / "m"))
     (tmp_path / "m").mkdir(exist_ok=True)
     result = app.test_cli_runner().invoke(args=["init-db"])

@@ -5,8 +5,8 @@ from sqlalchemy import func, select
 
 from tracker.extensions import db
 from tracker.models import Task, TaskEvent
-from tracker.services.overdue import check_overdue
-from tracker.status import DONE, PENDING_REVIEW
+from tracker.rules.status import DONE, PENDING_REVIEW
+from tracker.supervision.overdue import check_overdue
 
 TODAY = date(2024, 7, 1)
 

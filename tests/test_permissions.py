@@ -86,9 +86,10 @@ def test_every_route_has_expectations(app):
 @pytest.fixture
 def world(seeded):
     """A measure of jtj's unit (not dktz's) with one evidence file."""
-    from tracker.models import User
-    from tracker.services.progress import record_update
     from sqlalchemy import select
+
+    from tracker.models import User
+    from tracker.reporting.progress import record_update
 
     task_id = measure(seeded, "jtj", LEAD, not_of="dktz")
     with seeded.app_context():

@@ -17,7 +17,7 @@ from urllib.parse import unquote
 import pytest
 from openpyxl import load_workbook
 
-from tracker.services.print_layout import FONT_NAME, column_px, needed_height
+from tracker.spreadsheets.print_layout import FONT_NAME, column_px, needed_height
 
 T = "today=2024-07-01"
 A3_LANDSCAPE = (1190.55, 841.89)

@@ -24,7 +24,6 @@ from .conftest import base_config
 from .servers import gunicorn_env, start_gunicorn, stop
 
 
-
 def production_config(tmp_path: Path, **overrides) -> dict:
     tmp_path.mkdir(parents=True, exist_ok=True)
     config = base_config(tmp_path)
@@ -92,7 +91,7 @@ def test_proxy_fix_honours_forwarded_for_when_enabled(prod_env, tmp_path):
 # --- real gunicorn --------------------------------------------------------------------------------
 
 def test_gunicorn_serves_login_api_and_session_pages(seeded, tmp_path):
-    from tracker.services.users import create_token, get_user_by_name
+    from tracker.accounts.users import create_token, get_user_by_name
 
     with seeded.app_context():
         url = db.engine.url.render_as_string(hide_password=False)

@@ -6,8 +6,8 @@ import pytest
 from sqlalchemy import select
 
 from tests.conftest import TODAY
-from tests.workflow import CO, LEAD, counts, measure, report, set_task, task_row, token_for
 from tests.queries import count_statements
+from tests.workflow import CO, LEAD, counts, measure, report, set_task, task_row, token_for
 from tracker.extensions import db
 from tracker.models import AuditLog, ProgressUpdate, TaskEvent
 
@@ -383,9 +383,9 @@ def test_co_unit_form_offers_no_claim(seeded, client, auth):
 
 def test_record_update_service_checks_version_atomically(seeded):
     """The guarded UPDATE refuses a save whose version was bumped after the task was loaded."""
+    from tracker.errors import Conflict
     from tracker.models import Task
-    from tracker.services.errors import Conflict
-    from tracker.services.progress import bump_version
+    from tracker.reporting.progress import bump_version
 
     task_id = measure(seeded, "jtj", LEAD)
     with seeded.app_context():
@@ -402,8 +402,8 @@ def test_record_update_service_checks_version_atomically(seeded):
 def test_writes_cannot_backdate(tmp_path, monkeypatch):
     """``?today=`` replays a day for reading; a report records the app clock's date (the real one here)."""
     from tests.conftest import make_app
-    from tracker.services.clock import local_today
-    from tracker.services.seed import seed
+    from tracker.clock import local_today
+    from tracker.operations.seed import seed
 
     app = make_app(tmp_path, monkeypatch, TESTING=False, FIXED_TODAY=None)
     with app.app_context():

@@ -4,11 +4,11 @@ updates and other processes (another app on the same database)."""
 from sqlalchemy import select, update
 
 from tests.conftest import TODAY, base_config
-from tracker import create_app
 from tests.workflow import measure, report, task_row, token_for
+from tracker import create_app
+from tracker.cache.revision import current_revision
 from tracker.extensions import db
 from tracker.models import Task, Unit
-from tracker.services.revision import current_revision
 
 
 def revision(app):
@@ -101,9 +101,9 @@ def test_another_process_write_is_seen(seeded, client, auth, tmp_path, monkeypat
 
 
 def test_first_level_subtree_view_matches_the_full_view(seeded):
-    from tracker.lights import LightRules
-    from tracker.services.tasks import TaskFilter, filter_with_context, get_plan, load_plan_view
-    from tracker.services.users import get_user_by_name
+    from tracker.accounts.users import get_user_by_name
+    from tracker.plans.tasks import TaskFilter, filter_with_context, get_plan, load_plan_view
+    from tracker.rules.lights import LightRules
 
     with seeded.app_context():
         user, plan = get_user_by_name("dubanke"), get_plan(None)

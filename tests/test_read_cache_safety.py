@@ -8,13 +8,13 @@ import pytest
 from sqlalchemy import select, text
 
 from tests.conftest import TODAY
+from tracker.cache import readcache
+from tracker.cache.revision import bump_revision
 from tracker.extensions import db
-from tracker.lights import LightRules
 from tracker.models import Task, User
-from tracker.services import readcache
-from tracker.services.ledger import build_ledger
-from tracker.services.revision import bump_revision
-from tracker.services.tasks import get_plan, load_plan_view
+from tracker.plans.ledger import build_ledger
+from tracker.plans.tasks import get_plan, load_plan_view
+from tracker.rules.lights import LightRules
 
 
 def ledger_rows(client) -> str:
@@ -124,7 +124,7 @@ def test_migrations_that_change_plan_data_bump_the_revision():
     import re
 
     from tracker import ROOT
-    from tracker.services.revision import TRACKED_TABLES
+    from tracker.cache.revision import TRACKED_TABLES
 
     tables = "|".join(sorted(TRACKED_TABLES))
     writes = re.compile(rf"(UPDATE|INSERT\s+INTO|DELETE\s+FROM)\s+\"?({tables})\b|"

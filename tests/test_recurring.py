@@ -6,10 +6,10 @@ import pytest
 from sqlalchemy import select
 
 from tests.workflow import token_for
-from tracker.deadlines import Recurrence, read_deadline
 from tracker.extensions import db
 from tracker.models import Notification, Task, TaskEvent
-from tracker.periods import build_periods, current_period, label_cn, period_deadline, title_recurrence
+from tracker.rules.deadlines import Recurrence, read_deadline
+from tracker.rules.periods import build_periods, current_period, label_cn, period_deadline, title_recurrence
 
 MEASURE_4 = "组织开展“执法为民”主题实践活动和典型案例警示教育，每年至少开展1次"
 

@@ -9,8 +9,8 @@ from tests.conftest import make_app
 from tests.mailserver import smtp_server  # noqa: F401 (fixture)
 from tracker.extensions import db
 from tracker.models import Notification, Task, Unit
-from tracker.services.reminders import send_reminders
-from tracker.services.seed import seed
+from tracker.notify.reminders import send_reminders
+from tracker.operations.seed import seed
 
 NOW = datetime(2024, 7, 1, 0, 30)  # naive UTC = 08:30 in Shanghai
 
@@ -205,7 +205,7 @@ def test_no_mail_server_writes_eml_files(seeded, tmp_path):
 def test_template_error_is_one_clear_line_and_keeps_others(mail_app, smtp_server, monkeypatch):  # noqa: F811
     from jinja2 import TemplateSyntaxError
 
-    import tracker.services.reminders as reminders
+    import tracker.notify.reminders as reminders
 
     real = reminders._render
 

@@ -12,7 +12,7 @@ from tracker.models import AuditLog, Review, User
 
 @pytest.fixture
 def csrf_app(tmp_path, monkeypatch):
-    from tracker.services.seed import seed
+    from tracker.operations.seed import seed
 
     app = make_app(tmp_path, monkeypatch, WTF_CSRF_ENABLED=True)
     with app.app_context():

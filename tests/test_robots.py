@@ -18,9 +18,9 @@ from tracker.extensions import db
 from tracker.models import Notification, Unit, Webhook
 from tracker.notify.channels import fan_out, find_owner
 from tracker.notify.compose import Entry, Message, Section
-from tracker.services.outbox import deliver_queued, enqueue
-from tracker.services.reminders import send_reminders
-from tracker.services.seed import seed
+from tracker.notify.outbox import deliver_queued, enqueue
+from tracker.notify.reminders import send_reminders
+from tracker.operations.seed import seed
 
 DAY = date(2024, 7, 1)
 NOW = datetime(2024, 7, 1, 0, 30)

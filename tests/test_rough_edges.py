@@ -50,9 +50,10 @@ def test_review_queue_shows_the_latest_evidence(seeded, client, auth):
 
 
 def test_preview_is_inline_only_for_images_and_pdf_with_a_sandbox(seeded, client, auth):
+    from sqlalchemy import select
+
     from tracker.extensions import db
     from tracker.models import Attachment
-    from sqlalchemy import select
 
     _claim_with_evidence(seeded, client, auth)
     auth.login("dubanke")
@@ -72,9 +73,10 @@ def test_preview_refuses_other_types_inline(seeded, client, auth):
     task_id = measure(seeded, "jtj", LEAD)
     auth.login("jtj")
     upload(client, seeded, task_id, [("a.docx", zipped("[Content_Types].xml", "word/document.xml"))])
+    from sqlalchemy import select
+
     from tracker.extensions import db
     from tracker.models import Attachment
-    from sqlalchemy import select
 
     with seeded.app_context():
         att_id = db.session.execute(select(Attachment.id)).scalar_one()
@@ -182,7 +184,7 @@ def test_audit_log_names_targets_and_roles_in_chinese(seeded, client, auth):
 
 
 def test_outbox_shows_rules_not_dedupe_keys(seeded, client, auth):
-    from tracker.outbox.labels import rule_label
+    from tracker.notify.outbox_labels import rule_label
 
     assert rule_label("bureau:digest:2024-07-01") == "督办日报（每天一封） · 2024-07-01"
     assert rule_label("urge:unit:3:2024-07-01").startswith("催办单位全部逾期任务")
@@ -284,9 +286,9 @@ def test_a_progress_drop_is_pointed_out(seeded, client, auth):
 def test_ongoing_measure_offers_the_words_it_shows(seeded, client, auth):
     from sqlalchemy import select
 
+    from tests.workflow import unit_of
     from tracker.extensions import db
     from tracker.models import Task, TaskUnit
-    from tests.workflow import unit_of
 
     with seeded.app_context():
         unit = unit_of("jtj")

@@ -49,7 +49,7 @@ def test_every_route_needs_login(seeded):
 
 def test_every_post_route_needs_csrf(tmp_path, monkeypatch):
     """With CSRF on, a logged-in admin's POST without a token is refused on every form route."""
-    from tracker.services.seed import seed
+    from tracker.operations.seed import seed
 
     app = make_app(tmp_path, monkeypatch, WTF_CSRF_ENABLED=True)
     with app.app_context():

@@ -8,11 +8,11 @@ from sqlalchemy import select
 from tests.conftest import make_app
 from tracker.extensions import db
 from tracker.models import JobRun, Notification, Task
+from tracker.notify.reminders import send_reminders
+from tracker.operations.seed import seed
+from tracker.rules.workdays import covered_days, is_workday
 from tracker.scheduler import build_scheduler, catch_up_job, last_due_day, parse_time
-from tracker.services.daily import missed_days, run_daily
-from tracker.services.reminders import send_reminders
-from tracker.services.seed import seed
-from tracker.services.workdays import covered_days, is_workday
+from tracker.supervision.daily import missed_days, run_daily
 
 SH = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2024, 10, 8, 1, 0)
@@ -29,12 +29,12 @@ def test_chinese_working_days():
 
 
 def test_unknown_year_falls_back_to_monday_to_friday(caplog, monkeypatch):
-    from tracker.services import workdays
+    from tracker.rules import workdays
 
     monkeypatch.setattr(workdays, "_warned", set())
     # Alembic's logging setup (init-db in other tests) may have disabled existing loggers.
-    monkeypatch.setattr(logging.getLogger("tracker.services.workdays"), "disabled", False)
-    with caplog.at_level(logging.WARNING, logger="tracker.services.workdays"):
+    monkeypatch.setattr(logging.getLogger("tracker.rules.workdays"), "disabled", False)
+    with caplog.at_level(logging.WARNING, logger="tracker.rules.workdays"):
         assert not is_workday(date(2035, 1, 6))  # Saturday
         assert is_workday(date(2035, 1, 8))  # Monday
         assert covered_days(date(2035, 1, 8), True) == [date(2035, 1, 6), date(2035, 1, 7), date(2035, 1, 8)]

@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 
 from tracker.extensions import db
 from tracker.models import AuditLog, Task, Unit, User
-from tracker.services.seed import SEED_DIR, counts
+from tracker.operations.seed import SEED_DIR, counts
 
 
 def test_seed_loads_reference_plan_and_is_idempotent(app, runner):

@@ -59,7 +59,7 @@ def test_a_cookie_captured_before_logout_is_dead_after_it(seeded):
 
 
 def test_logout_is_post_only_and_needs_csrf(tmp_path, monkeypatch):
-    from tracker.services.seed import seed
+    from tracker.operations.seed import seed
 
     app = make_app(tmp_path, monkeypatch, WTF_CSRF_ENABLED=True)
     with app.app_context():

@@ -122,7 +122,7 @@ def test_notices_are_queued_exactly_once_per_event(env):
 
 def test_supervisor_notices_can_be_switched_off(tmp_path, monkeypatch):
     from tests.conftest import make_app
-    from tracker.services.seed import seed
+    from tracker.operations.seed import seed
 
     app = make_app(tmp_path, monkeypatch, NOTIFY_SUPERVISORS_ON_EVENTS=False)
     with app.app_context():
@@ -167,8 +167,8 @@ def test_liaison_to_do_kinds(env):
     late = env["client"].get("/api/v1/todo?today=2024-07-21", headers=env["jtj"]).get_json()
     assert {"report", "overdue"} <= {i["kind"] for i in late["items"]}
     # An urge shows until the unit reports.
-    from tracker.services.bureau import urge
-    from tracker.services.users import get_user_by_name
+    from tracker.accounts.users import get_user_by_name
+    from tracker.supervision.service import urge
 
     with app.app_context():
         urge(get_user_by_name("dubanke"), date(2024, 7, 21), task_id=env["task"], note="请本周内完成")
@@ -185,7 +185,7 @@ def test_liaison_to_do_kinds(env):
 
 def test_supervisor_sees_new_overdue_and_failed_messages(env):
     app = env["app"]
-    from tracker.services.overdue import check_overdue
+    from tracker.supervision.overdue import check_overdue
 
     with app.app_context():
         check_overdue(date(2024, 7, 12))
@@ -213,7 +213,7 @@ def test_missing_reports_and_unit_filter_are_the_same_set(env):
     mine_ids = set(int(i) for i in re.findall(r'href="/tasks/(\d+)"', mine))
     client.post("/logout")
     client.post("/login", data={"username": "dubanke", "password": PASSWORD})
-    from tracker.services.bureau import missing_reports
+    from tracker.supervision.service import missing_reports
 
     with app.app_context():
         groups = missing_reports("2024-07", unit_of("jtj"))
@@ -243,7 +243,7 @@ def test_measures_led_is_one_number_on_units_page_and_dashboard(seeded):
 
 
 def test_unit_overdue_email_counts_and_lists_all_overdue_measures(seeded):
-    from tracker.services.reminders import build_reminders
+    from tracker.notify.reminders import build_reminders
 
     with seeded.app_context():
         jtj = unit_of("jtj")

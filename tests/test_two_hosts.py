@@ -29,7 +29,7 @@ from sqlalchemy import func, select
 from tracker.extensions import db
 from tracker.models import Attachment, LoginAttempt
 from tracker.reporting.evidence_store import EvidenceBlob
-from tracker.services.auth import PAIR_FREE_FAILURES
+from tracker.accounts.login import PAIR_FREE_FAILURES
 
 from .conftest import PASSWORD, TEST_DATABASE_URL, make_app
 from .servers import gunicorn_env, start_gunicorn, stop
@@ -118,7 +118,7 @@ def hosts(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("two-hosts")
     with pytest.MonkeyPatch.context() as mp:
         app = make_app(tmp / "test", mp)
-        from tracker.services.seed import seed
+        from tracker.operations.seed import seed
 
         with app.app_context():
             seed()

@@ -22,7 +22,7 @@ def group(app, name):
 
 
 def members(app, name):
-    from tracker.services.unit_groups import all_groups, member_units
+    from tracker.plans.unit_groups import all_groups, member_units
     with app.app_context():
         units = list(db.session.execute(select(Unit).order_by(Unit.id)).scalars())
         g = next(g for g in all_groups() if g.name == name)
@@ -41,7 +41,7 @@ def test_seed_marks_law_enforcement_bodies_and_adds_the_groups(seeded):
     assert group(seeded, "各区直部门")[2] == ["区直各部门"]
     assert "各执法部门" in group(seeded, "各行政执法部门")[2]
     # Seeding again adds nothing.
-    from tracker.services.seed import seed
+    from tracker.operations.seed import seed
     with seeded.app_context():
         seed()
         assert len(db.session.execute(select(UnitGroup)).scalars().all()) == 3
@@ -104,7 +104,7 @@ def test_group_bad_input(seeded, client, auth, data, message):
 
 
 def test_group_forms_need_csrf(tmp_path, monkeypatch):
-    from tracker.services.seed import seed
+    from tracker.operations.seed import seed
 
     app = make_app(tmp_path, monkeypatch, WTF_CSRF_ENABLED=True)
     with app.app_context():

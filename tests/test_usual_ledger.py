@@ -66,7 +66,7 @@ def test_usual_layout_imports_with_no_error(seeded, runner, tmp_path):
     path.write_bytes(ledger(MEASURES))
     result = runner.invoke(args=["import-plan", str(path)])
     assert result.exit_code == 0, result.output
-    from tracker.deadlines import read_deadline
+    from tracker.rules.deadlines import read_deadline
     with seeded.app_context():
         plan = db.session.execute(select(Plan).where(Plan.title == TITLE)).scalar_one()
         assert (plan.start_date, plan.end_date) == (date(2023, 1, 1), date(2025, 12, 31))  # from the title

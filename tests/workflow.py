@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from tracker.accounts.users import create_token, get_user_by_name
 from tracker.extensions import db
 from tracker.models import CO, LEAD, AuditLog, ProgressUpdate, Review, Task, TaskUnit, Unit, User
-from tracker.services.users import create_token, get_user_by_name
 
 
 def unit_of(username: str) -> int:

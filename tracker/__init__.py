@@ -33,7 +33,7 @@ def create_app(config: object | dict | None = None) -> Flask:
     from .reporting.evidence_store import check_setting
 
     check_setting(app.config)  # TRACKER_EVIDENCE_STORE: files | database
-    from .operations.files import private_dir
+    from .files import private_dir
 
     private_dir(app.instance_path)  # 0700: the database, evidence and mail are the service user's only
     app.json.ensure_ascii = False  # Chinese text as is in JSON answers
@@ -125,7 +125,7 @@ def configure_paths(app: Flask) -> None:
 
 def register_extensions(app: Flask) -> None:
     db.init_app(app)
-    from .services import revision  # noqa: F401  (session events that bump the data revision)
+    from .cache import revision  # noqa: F401  (session events that bump the data revision)
     from .operations import models  # noqa: F401  (the scheduler heartbeat table)
     from .reporting import evidence_store  # noqa: F401  (the evidence_blobs table)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
@@ -161,29 +161,30 @@ def register_converters(app: Flask) -> None:
 
 
 def register_input_guard(app: Flask) -> None:
-    """The text rule and ``?today=`` check for every request, after the login check (tracker/web.py)."""
-    from .web import guard_input
+    """The text rule and ``?today=`` check for every request, after the login check (tracker/web/request.py)."""
+    from .web.request import guard_input
 
     app.before_request(guard_input)
 
 
 def register_blueprints(app: Flask) -> None:
     """One blueprint per capability; the API is CSRF-exempt (it checks CSRF itself for sessions)."""
-    from .account import bp as account_bp
-    from .admin import bp as admin_bp
+    from .accounts import group_views  # noqa: F401  (the unit-group pages, on the admin blueprint)
+    from .accounts.account_views import bp as account_bp
+    from .accounts.admin_views import bp as admin_bp
+    from .accounts.auth_views import bp as auth_bp
     from .api import bp as api_bp
-    from .auth import bp as auth_bp
-    from .bureau import bp as bureau_bp
-    from .dashboard import bp as dashboard_bp
     from .documents import bp as documents_bp
-    from .imports import bp as imports_bp
-    from .ledger import bp as ledger_bp
-    from .listing import bp as listing_bp
-    from .outbox import bp as outbox_bp
-    from .reporting.views import bp as extensions_bp
-    from .review import bp as review_bp
-    from .robots import bp as robots_bp
-    from .tasks import bp as tasks_bp
+    from .notify.outbox_views import bp as outbox_bp
+    from .notify.robot_views import bp as robots_bp
+    from .plans.import_views import bp as imports_bp
+    from .plans.ledger_views import bp as ledger_bp
+    from .plans.search_views import bp as listing_bp
+    from .reporting.extension_views import bp as extensions_bp
+    from .reporting.review_views import bp as review_bp
+    from .reporting.task_views import bp as tasks_bp
+    from .supervision.dashboard_views import bp as dashboard_bp
+    from .supervision.views import bp as bureau_bp
 
     for bp in (auth_bp, listing_bp, dashboard_bp, ledger_bp, tasks_bp, review_bp, extensions_bp, bureau_bp, outbox_bp,
                imports_bp, admin_bp, account_bp, robots_bp, documents_bp):
@@ -193,13 +194,13 @@ def register_blueprints(app: Flask) -> None:
 
 
 def register_errorhandlers(app: Flask) -> None:
-    from .errors import register
+    from .web.errors import register
 
     register(app)
 
 
 def register_template_helpers(app: Flask) -> None:
-    from .templating import register
+    from .web.templating import register
 
     register(app)
 

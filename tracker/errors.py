@@ -1,64 +1,44 @@
-"""Error pages and the one mapping of domain errors to HTTP answers."""
+"""Domain errors raised by services; the web and API layers map them once."""
 from __future__ import annotations
 
-from flask import Flask, flash, jsonify, redirect, render_template, request, url_for
-from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException
 
-from .extensions import db
-from .services.errors import DomainError, Invalid
+class DomainError(Exception):
+    status_code = 400
+    message = "请求无效"
 
-MESSAGES = {
-    400: "请求无效",
-    401: "请先登录",
-    403: "无权访问",
-    404: "页面不存在",
-    405: "不支持该操作",
-    409: "数据冲突",
-    413: "上传的文件过大",
-    422: "输入有误",
-    429: "尝试过于频繁，请稍后再试",
-    500: "服务器内部错误",
-}
+    def __init__(self, message: str | None = None):
+        super().__init__(message or self.message)
+        self.message = message or self.message
 
 
-def wants_json() -> bool:
-    return request.path.startswith("/api/")
+class Forbidden(DomainError):
+    status_code = 403
+    message = "无权访问该内容"
 
 
-def error_response(status: int, message: str | None = None, errors: dict | None = None):
-    message = message or MESSAGES.get(status, "错误")
-    if wants_json():
-        body = {"error": message, "status": status}
-        if errors:
-            body["errors"] = errors
-        return jsonify(body), status
-    return render_template("errors/error.html", status=status, message=message, errors=errors or {}), status
+class NotFound(DomainError):
+    status_code = 404
+    message = "未找到"
 
 
-def register(app: Flask) -> None:
-    @app.errorhandler(DomainError)
-    def _domain(exc: DomainError):
-        db.session.rollback()
-        return error_response(exc.status_code, exc.message, exc.errors if isinstance(exc, Invalid) else None)
+class Conflict(DomainError):
+    status_code = 409
+    message = "该任务已被他人修改，请刷新后再提交"
 
-    @app.errorhandler(CSRFError)
-    def _csrf(exc: CSRFError):
-        if wants_json():
-            return error_response(400, "CSRF 校验失败")
-        return error_response(400, "表单已过期或缺少安全令牌（CSRF），请刷新页面后重试。")
-
-    @app.errorhandler(HTTPException)
-    def _http(exc: HTTPException):
-        if exc.code == 413 and not wants_json() and request.referrer:
-            flash(MESSAGES[413], "danger")
-        return error_response(exc.code or 500, MESSAGES.get(exc.code or 500, exc.description))
-
-    @app.errorhandler(Exception)
-    def _unexpected(exc: Exception):
-        db.session.rollback()
-        app.logger.exception("Unhandled error on %s %s", request.method, request.path)
-        return error_response(500)
+    def __init__(self, message: str | None = None, current=None, changes: dict | None = None):
+        super().__init__(message)
+        self.current = current
+        self.changes = changes or {}
 
 
-__all__ = ["register", "error_response", "redirect", "url_for"]
+class Invalid(DomainError):
+    """Bad input: ``errors`` maps a field name to a list of messages."""
+
+    status_code = 422
+    message = "输入有误"
+
+    def __init__(self, errors: dict[str, list[str]] | str, message: str | None = None):
+        if isinstance(errors, str):
+            errors = {"_": [errors]}
+        self.errors = errors
+        super().__init__(message or "；".join(m for msgs in errors.values() for m in msgs))

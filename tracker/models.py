@@ -9,7 +9,6 @@ from datetime import date, datetime, timezone
 from typing import Optional
 
 from flask_login import UserMixin
-from sqlalchemy import false as sa_false
 from sqlalchemy import (
     Boolean,
     Date,
@@ -20,16 +19,18 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    func,
     text,
 )
-from sqlalchemy import func
+from sqlalchemy import false as sa_false
 from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from .deadlines import EXTENDED_MARK, deadline_label, effective_deadline_of  # noqa: F401
 from .extensions import db
-from .status import DONE, NOT_STARTED
+from .rules.deadlines import EXTENDED_MARK, deadline_label, effective_deadline_of  # noqa: F401
+from .rules.roles import READERS, ROLE_LABELS, SUPERVISING, VIEWER
+from .rules.status import DONE, NOT_STARTED
 
 
 def utcnow() -> datetime:
@@ -37,8 +38,6 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc).replace(tzinfo=None)
 
 
-ROLES = ("admin", "supervisor", "unit", "viewer")
-ROLE_LABELS = {"admin": "系统管理员", "supervisor": "督办人员（区司法局）", "unit": "责任单位联络员", "viewer": "领导（只读）"}
 UNIT_KINDS = ("区直部门", "街镇", "其他")
 LEAD, CO = "lead", "co"
 
@@ -120,7 +119,7 @@ class User(UserMixin, db.Model):
     display_name: Mapped[str] = mapped_column(String(120), default="")
     email: Mapped[str] = mapped_column(String(200), default="")
     password_hash: Mapped[str] = mapped_column(String(256), default="")
-    role: Mapped[str] = mapped_column(String(20), default="viewer")
+    role: Mapped[str] = mapped_column(String(20), default=VIEWER)
     unit_id: Mapped[Optional[int]] = mapped_column(ForeignKey("units.id"))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
@@ -142,11 +141,11 @@ class User(UserMixin, db.Model):
 
     @property
     def is_supervisor(self) -> bool:
-        return self.role in ("admin", "supervisor")
+        return self.role in SUPERVISING
 
     @property
     def can_read_all(self) -> bool:
-        return self.role in ("admin", "supervisor", "viewer")
+        return self.role in READERS
 
     @property
     def role_label(self) -> str:
@@ -187,7 +186,7 @@ class UserSession(db.Model):
 
 class TaskReading:
     """Derived attributes of a task, shared by the model and the read-only rows
-    (``services.tasks.TaskRow``) that whole-plan readers use."""
+    (``plans.tasks.TaskRow``) that whole-plan readers use."""
 
     __slots__ = ()
 
@@ -267,7 +266,7 @@ class Task(TaskReading, db.Model):
     version: Mapped[int] = mapped_column(Integer, default=1)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
     # Recurring measures (SPEC 6.6): every year|half|quarter|month, due "MM-DD"|"DD"; the
-    # status fields above mirror the period labelled ``current_period`` (see periods.py).
+    # status fields above mirror the period labelled ``current_period`` (see rules/periods.py).
     recurrence_every: Mapped[str] = mapped_column(String(10), default="", server_default="")
     recurrence_due: Mapped[str] = mapped_column(String(5), default="", server_default="")
     current_period: Mapped[str] = mapped_column(String(10), default="", server_default="")
@@ -527,7 +526,7 @@ class DataRevision(db.Model):
 
     Readers key their per-process caches on (token, revision); ``token`` changes when
     the row is recreated (an emptied database), so a cache never outlives its data.
-    See ``tracker/services/revision.py``.
+    See ``tracker/cache/revision.py``.
     """
 
     __tablename__ = "data_revision"

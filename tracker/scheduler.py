@@ -39,8 +39,8 @@ def last_due_day(now_local: datetime, at: time) -> date:
 
 
 def daily_job(app: Flask) -> None:
-    from .services.clock import local_today
-    from .services.daily import run_daily
+    from .clock import local_today
+    from .supervision.daily import run_daily
 
     with app.app_context():
         today = local_today(app.config["TIMEZONE"])
@@ -61,7 +61,7 @@ def daily_job(app: Flask) -> None:
 def deliver_job(app: Flask) -> None:
     from .extensions import db
     from .models import utcnow
-    from .services.outbox import deliver_queued
+    from .notify.outbox import deliver_queued
 
     with app.app_context():
         try:
@@ -78,7 +78,7 @@ def deliver_job(app: Flask) -> None:
 def catch_up_job(app: Flask, now_local: datetime | None = None) -> list:
     """Process the days missed while the scheduler was down (bounded)."""
     from .extensions import db
-    from .services.daily import catch_up
+    from .supervision.daily import catch_up
 
     tz = ZoneInfo(app.config["TIMEZONE"])
     now_local = now_local or datetime.now(tz)

@@ -20,7 +20,7 @@ from typing import Any, Iterable, Mapping, Optional
 
 from werkzeug.routing import BaseConverter, ValidationError
 
-from .services.errors import Invalid
+from .errors import Invalid
 
 INT32_MAX = 2**31 - 1
 MIN_DATE, MAX_DATE = date(2000, 1, 1), date(2100, 12, 31)

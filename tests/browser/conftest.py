@@ -99,7 +99,7 @@ def seeded_template(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("browser-template")
     path = folder / "template.db"
     app = create_app({**base_config(folder), "SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}"})
-    from tracker.services.seed import seed
+    from tracker.operations.seed import seed
 
     with app.app_context():
         db.create_all()
@@ -111,11 +111,11 @@ def seeded_template(tmp_path_factory) -> Path:
 
 def freeze_today(monkeypatch, today: date) -> None:
     """Make every request's "today" ``today`` (the app reads the clock only through these)."""
-    from tracker.services import clock
-    import tracker.web
+    import tracker.web.request
+    from tracker import clock
 
     original = clock.local_today
-    monkeypatch.setattr(tracker.web, "app_today", lambda: today)
+    monkeypatch.setattr(tracker.web.request, "app_today", lambda: today)
     for name, module in list(sys.modules.items()):
         if name.startswith("tracker") and getattr(module, "local_today", None) is original:
             monkeypatch.setattr(module, "local_today", lambda tz=None: today)

@@ -2,7 +2,7 @@
 the same at phone width (375 px)."""
 from __future__ import annotations
 
-from tracker.lights import LIGHT_LABELS
+from tracker.rules.lights import LIGHT_LABELS
 
 from .conftest import login
 

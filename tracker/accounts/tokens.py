@@ -13,10 +13,10 @@ from typing import Optional
 
 from sqlalchemy import or_, select, update
 
+from .. import audit
+from ..errors import Invalid, NotFound
 from ..extensions import db
 from ..models import ApiToken, User, utcnow
-from ..services import audit
-from ..services.errors import Invalid, NotFound
 
 PREFIX = "apt_"
 MAX_EXPIRES_DAYS = 3650

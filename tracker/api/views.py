@@ -3,13 +3,13 @@ from __future__ import annotations
 from flask import jsonify, request
 from flask_login import current_user
 
-from ..errors import error_response
+from ..errors import Conflict, Invalid
 from ..extensions import csrf
 from ..models import Unit
-from ..services.errors import Conflict, Invalid
-from ..services.tasks import filter_view, get_plan, list_plans, load_plan_view, parse_filter, task_dict
+from ..plans.tasks import filter_view, get_plan, list_plans, load_plan_view, parse_filter, task_dict
 from ..validation import MAX_JSON_BYTES, parse_id, parse_json_object
-from ..web import actor, light_rules, request_today, write_today
+from ..web.errors import error_response
+from ..web.request import actor, light_rules, request_today, write_today
 from . import bp
 
 
@@ -97,15 +97,15 @@ def _json_body() -> dict:
 
 
 def _task_answer(task, status: int, today):
-    from ..lights import leaf_state
+    from ..rules.lights import leaf_state
 
     return jsonify(task_dict(task, leaf_state(task, today, light_rules()), today, light_rules())), status
 
 
 @bp.post("/tasks/<int:task_id>/updates")
 def task_updates(task_id: int):
-    from ..services.progress import record_update
-    from ..services.tasks import get_task_for
+    from ..plans.tasks import get_task_for
+    from ..reporting.progress import record_update
 
     get_task_for(actor(), task_id)  # 404 / 403 before looking at the body
     today = write_today()  # a bad ?today= is refused before anything is written; a good one is ignored
@@ -115,8 +115,8 @@ def task_updates(task_id: int):
 
 @bp.post("/tasks/<int:task_id>/review")
 def task_review(task_id: int):
-    from ..services.review import review_task
-    from ..services.tasks import get_task_for
+    from ..plans.tasks import get_task_for
+    from ..reporting.review import review_task
 
     get_task_for(actor(), task_id)
     if not actor().is_supervisor:
@@ -130,8 +130,8 @@ def task_review(task_id: int):
 
 @bp.post("/tasks/<int:task_id>/extensions")
 def task_extensions(task_id: int):
+    from ..plans.tasks import get_task_for
     from ..reporting.extensions import extension_dict, request_extension
-    from ..services.tasks import get_task_for
 
     get_task_for(actor(), task_id)  # 404 / 403 before looking at the body
     ext = request_extension(task_id, actor(), _json_body(), write_today())

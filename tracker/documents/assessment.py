@@ -22,8 +22,8 @@ from datetime import date, timedelta
 from typing import Optional
 
 from ..models import LEAD
-from ..services.overdue import is_overdue
-from ..status import DONE, PENDING_REVIEW
+from ..rules.lights import is_overdue
+from ..rules.status import DONE, PENDING_REVIEW
 from .history import RETURN, UPDATE, Entry, Journal, states_at
 from .hooks import ExtensionCounts, Item, assessable_items
 from .periods import Period

@@ -9,8 +9,8 @@ from typing import Callable, Optional
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
+from .. import audit
 from ..extensions import db
-from ..services import audit
 from . import docxkit as dk
 from .assessment import Assessment, UnitFigures
 from .charts import score_png

@@ -12,7 +12,7 @@ from typing import Optional
 
 from PIL import Image, ImageDraw, ImageFont
 
-from ..services.dashboard import BarChart, bar_chart
+from ..supervision.dashboard import BarChart, bar_chart
 
 CJK_FONTS = [
     "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",

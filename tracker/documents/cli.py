@@ -10,8 +10,8 @@ from pathlib import Path
 import click
 from flask.cli import with_appcontext
 
-from ..cli import CommandError, fail_from, parse_today
-from ..services.errors import DomainError
+from ..console import CommandError, fail_from, parse_today
+from ..errors import DomainError
 
 PLAN_OPTION = click.option("--plan", "plan_id", type=int, default=None, help="计划编号（默认第一个计划）")
 TODAY_OPTION = click.option("--today", "today_text", default=None, help="统计日期 YYYY-MM-DD（默认今天）")

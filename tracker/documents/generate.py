@@ -65,7 +65,7 @@ def annual_file(plan: Plan, period: Period, today: date, progress: Progress = No
 def year_period(text: Optional[str], field: str = "year") -> Period:
     period = parse_period(text, field)
     if period.kind != "year":
-        from ..services.errors import Invalid
+        from ..errors import Invalid
 
         raise Invalid({field: [f"年份格式应为 YYYY：{text}"]})
     return period
@@ -74,7 +74,7 @@ def year_period(text: Optional[str], field: str = "year") -> Period:
 def month_of(text: Optional[str], field: str = "month") -> Period:
     period = parse_period(text, field)
     if period.kind != "month":
-        from ..services.errors import Invalid
+        from ..errors import Invalid
 
         raise Invalid({field: [f"月份格式应为 YYYY-MM：{text}"]})
     return period

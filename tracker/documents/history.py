@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from ..extensions import db
 from ..models import ProgressUpdate, Review, Task
-from ..status import DONE, IN_PROGRESS, NOT_STARTED, PENDING_REVIEW
+from ..rules.status import DONE, IN_PROGRESS, NOT_STARTED, PENDING_REVIEW
 
 UPDATE, APPROVE, RETURN, REOPEN = "update", "approve", "return", "reopen"
 
@@ -52,7 +52,7 @@ def local_day(value: datetime, tz: str) -> date:
     return value.replace(tzinfo=timezone.utc).astimezone(ZoneInfo(tz)).date()
 
 
-def load_journal(plan_id: int, tasks: Iterable, tz: str = "Asia/Shanghai") -> Journal:
+def load_journal(plan_id: int, tasks: Iterable, tz: str) -> Journal:
     """Reports and decisions of every measure of a plan: two statements whatever its size."""
     entries: dict[int, list[Entry]] = {}
     updates = db.session.execute(

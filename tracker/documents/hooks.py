@@ -18,9 +18,9 @@ from typing import Iterable, Optional
 
 from sqlalchemy import and_, case, func, select
 
-from ..deadlines import effective_deadline_of
 from ..extensions import db
 from ..models import DeadlineExtension
+from ..rules.deadlines import effective_deadline_of
 
 
 def original_deadline(task) -> Optional[date]:

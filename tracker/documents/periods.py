@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Optional
 
-from ..services.errors import Invalid
+from ..errors import Invalid
 
 MONTH_RE = re.compile(r"^(\d{4})-(\d{1,2})$")
 QUARTER_RE = re.compile(r"^(\d{4})[Qq](\d+)$")

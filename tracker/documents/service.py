@@ -12,11 +12,12 @@ from typing import Any, Mapping, Optional
 from flask import current_app
 from sqlalchemy import select
 
+from .. import audit
+from ..errors import Forbidden, Invalid
 from ..extensions import db
 from ..models import Plan, User
-from ..services import audit
-from ..services.errors import Forbidden, Invalid
-from ..services.tasks import get_plan, load_plan_rows
+from ..plans.tasks import get_plan, load_plan_rows
+from ..rules.roles import ADMIN
 from .assessment import Assessment, Weights, assess
 from .history import Journal, load_journal
 from .hooks import extensions_for
@@ -41,7 +42,7 @@ class PlanData:
 
 def load_plan_data(plan: Plan) -> PlanData:
     tasks = load_plan_rows(plan.id)
-    tz = current_app.config.get("TIMEZONE", "Asia/Shanghai")
+    tz = current_app.config["TIMEZONE"]
     return PlanData(plan, tasks, load_journal(plan.id, tasks, tz))
 
 
@@ -105,7 +106,7 @@ def parse_weights(data: Mapping[str, Any]) -> Weights:
 
 
 def save_weights(actor: User, data: Mapping[str, Any]) -> Weights:
-    if actor.role != "admin":
+    if actor.role != ADMIN:
         raise Forbidden("只有系统管理员可以修改考核权重")
     weights = parse_weights(data)
     old = current_weights()

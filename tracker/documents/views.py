@@ -5,19 +5,19 @@ from urllib.parse import quote
 
 from flask import Response, flash, redirect, render_template, request, url_for
 
-from ..auth.access import roles_required
-from ..services.errors import Invalid, NotFound
-from ..services.tasks import get_plan, list_plans
-from ..web import actor, request_today, write_today
+from ..errors import Invalid, NotFound
+from ..plans.tasks import get_plan, list_plans
+from ..rules.roles import ADMIN, READERS
+from ..validation import parse_id
+from ..web.access import roles_required
+from ..web.request import actor, request_today, write_today
 from . import bp
 from .assessment import SORTS, sort_rows
 from .charts import score_svg
-from ..validation import parse_id
 from .forms import BulletinForm, WeightsForm
 from .generate import annual_file, assessment_file, bulletin_file, month_of, year_period
 from .service import WEIGHT_FIELDS, assess_period, current_weights, load_plan_data, resolve, save_weights
 
-READERS = ("admin", "supervisor", "viewer")
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -114,7 +114,7 @@ def bulletin_download():
 
 
 @bp.route("/weights", methods=["POST"])
-@roles_required("admin")
+@roles_required(ADMIN)
 def weights_post():
     form = WeightsForm()
     if not form.validate_on_submit():

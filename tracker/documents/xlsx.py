@@ -7,7 +7,7 @@ from io import BytesIO
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 
-from ..services.excel_export import _text
+from ..plans.excel_export import _text
 from .assessment import Assessment
 
 HEADERS = [("名次", 6), ("单位", 22), ("类别", 10), ("牵头举措", 9), ("完成", 7), ("按期完成", 9), ("按期完成率", 10),

@@ -1,6 +1,6 @@
 """Building and delivering emails: MIME messages and transports (SMTP or .eml files).
 
-The outbox (``tracker.services.outbox``) decides *what* to send and *when*; this
+The outbox (``tracker.notify.outbox``) decides *what* to send and *when*; this
 package only turns one outbox row into a message and hands it to a transport.
 """
 from .message import build_message, split_addresses

@@ -17,10 +17,11 @@ from typing import Optional
 from flask import current_app
 from sqlalchemy import select
 
+from .. import audit
+from ..errors import Forbidden, Invalid, NotFound
 from ..extensions import db
 from ..models import Unit, User, Webhook, utcnow
-from ..services import audit
-from ..services.errors import Forbidden, Invalid, NotFound
+from ..rules.roles import ADMIN, UNIT
 from .compose import Message, check_message
 from .render import render_parts
 from .transport import DeliveryError
@@ -72,7 +73,7 @@ def fan_out(*, key: str, unit_id: Optional[int], rule: str, kind: str, message: 
 
     Runs in the caller's transaction; returns the number of rows inserted.
     """
-    from ..services.outbox import enqueue  # the outbox imports this package
+    from .outbox import enqueue  # the outbox imports this package
 
     inserted = 0
     for webhook in webhooks_for(unit_id, rule) if webhooks is None else webhooks:
@@ -200,9 +201,9 @@ def remove_webhook(actor: Optional[User], unit: Optional[Unit], kind: str) -> bo
 
 
 def may_test(actor: User, unit_id: Optional[int]) -> bool:
-    if actor.role == "admin":
+    if actor.role == ADMIN:
         return True
-    return unit_id is not None and actor.role == "unit" and actor.unit_id == unit_id
+    return unit_id is not None and actor.role == UNIT and actor.unit_id == unit_id
 
 
 def send_check(actor: User, unit: Optional[Unit], kind: str, today: date, transport=None) -> str:

@@ -8,14 +8,13 @@ from __future__ import annotations
 import click
 from flask.cli import with_appcontext
 
+from ..console import CommandError, fail_from, job_failed, parse_today
+from ..errors import DomainError
 from ..extensions import db
-from ..services.errors import DomainError
 from .webhooks import KIND_LABELS, KINDS, mask, mask_url
 
 
 def _fail(exc: DomainError):
-    from ..cli import fail_from
-
     db.session.rollback()
     return fail_from(exc)
 
@@ -28,7 +27,6 @@ def _fail(exc: DomainError):
 @with_appcontext
 def set_webhook_command(unit_or_bureau: str, kind: str, url: str, secret: str | None) -> None:
     """设置单位（或 bureau）的群机器人：KIND 为 wecom、dingtalk 或 feishu。"""
-    from ..cli import CommandError
     from .channels import find_owner, save_webhook
 
     if kind not in KINDS:
@@ -51,7 +49,6 @@ def set_webhook_command(unit_or_bureau: str, kind: str, url: str, secret: str | 
 @with_appcontext
 def unset_webhook_command(unit_or_bureau: str, kind: str) -> None:
     """删除单位（或 bureau）的群机器人。"""
-    from ..cli import CommandError
     from .channels import find_owner, remove_webhook
 
     if kind not in KINDS:
@@ -66,4 +63,27 @@ def unset_webhook_command(unit_or_bureau: str, kind: str) -> None:
     click.echo(f"已删除{owner}的{KIND_LABELS[kind]}机器人")
 
 
-COMMANDS = [set_webhook_command, unset_webhook_command]
+
+
+@click.command("send-reminders")
+@click.option("--today", "today_text", default=None, help="提醒日期 YYYY-MM-DD（默认今天）")
+@click.option("--no-deliver", is_flag=True, help="只写入发件箱，不投递")
+@with_appcontext
+def send_reminders_command(today_text: str | None, no_deliver: bool) -> None:
+    """Build the day's reminder emails and digest into the outbox, then deliver queued mail."""
+    from ..models import utcnow
+    from ..notify.reminders import send_reminders
+
+    today = parse_today(today_text)
+    try:
+        result = send_reminders(today, utcnow(), deliver=not no_deliver)
+    except Exception as exc:
+        raise job_failed("发送提醒", exc) from None
+    click.echo(str(result))
+    if result.delivery is not None:
+        for line in result.delivery.errors[:20]:
+            click.echo(f"  - {line}", err=True)
+    if result.errors:
+        for line in result.errors:
+            click.echo(f"  - {line}", err=True)
+        raise CommandError(f"{len(result.errors)} 封邮件未能生成，详见上方说明")

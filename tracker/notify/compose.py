@@ -34,7 +34,7 @@ class Message:
 
 
 def _entries(items) -> list[Entry]:
-    """Reminder items (``services.reminders.Item``) as entries: "code title" → task page."""
+    """Reminder items (``notify.reminders.Item``) as entries: "code title" → task page."""
     return [Entry(text=f"{i.code} {i.title}".strip(), url=i.url,
                   detail="；".join(p for p in (f"完成时限：{i.deadline_text or '—'}", i.note) if p))
             for i in items]

@@ -23,6 +23,8 @@ from typing import Iterable, Optional
 from flask import current_app, render_template
 from jinja2 import TemplateError
 
+from ..rules.roles import UNIT
+
 log = logging.getLogger(__name__)
 
 KIND = "event"
@@ -110,7 +112,7 @@ def render_email(notice: Notice) -> tuple[str, str]:
 
 
 def _queue(key: str, recipients: list[str], notice: Notice, unit_id: Optional[int]) -> bool:
-    from ..services.outbox import enqueue
+    from .outbox import enqueue
 
     if not recipients:
         log.warning("event notice %s has no recipients", key)
@@ -144,7 +146,7 @@ def notify_supervisors(event: str, event_id: int, task, unit=None, **context) ->
     """Queue one notice to the bureau (``BUREAU_EMAILS`` or the supervisors), unless switched off."""
     if not supervisors_notified():
         return 0
-    from ..services.reminders import bureau_recipients
+    from .reminders import bureau_recipients
 
     notice = compose(event, task, unit=unit, **context)
     return int(_queue(f"event:{event}:{event_id}:bureau", bureau_recipients(current_app.config), notice, None))
@@ -153,5 +155,5 @@ def notify_supervisors(event: str, event_id: int, task, unit=None, **context) ->
 def actor_name(user) -> str:
     if user is None:
         return "系统"
-    unit = f"（{user.unit.short_name}）" if getattr(user, "unit", None) is not None and user.role == "unit" else ""
+    unit = f"（{user.unit.short_name}）" if getattr(user, "unit", None) is not None and user.role == UNIT else ""
     return (user.display_name or user.username) + unit

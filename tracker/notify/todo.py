@@ -21,18 +21,43 @@ from datetime import date, datetime, time, timedelta
 from typing import Iterable, Optional
 
 from flask import current_app
-from sqlalchemy import (Date, DateTime, Integer, String, Text, case, cast, exists, func, literal, null, select,
-                        type_coerce, union_all)
+from sqlalchemy import (
+    Date,
+    DateTime,
+    Integer,
+    String,
+    Text,
+    case,
+    cast,
+    exists,
+    func,
+    literal,
+    null,
+    select,
+    type_coerce,
+    union_all,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 
+from ..errors import Invalid
 from ..extensions import db
-from ..deadlines import effective_deadline_of
-from ..lights import LightRules, report_owed, report_period
-from ..models import (LEAD, DeadlineExtension, Notification, ProgressUpdate, Review, Task, TaskEvent, TaskUnit,
-                      TodoRead, User, utcnow)
-from ..services.errors import Invalid
-from ..services.overdue import is_overdue
-from ..status import DONE, IN_PROGRESS, NOT_STARTED, PENDING_REVIEW
+from ..models import (
+    LEAD,
+    DeadlineExtension,
+    Notification,
+    ProgressUpdate,
+    Review,
+    Task,
+    TaskEvent,
+    TaskUnit,
+    TodoRead,
+    User,
+    utcnow,
+)
+from ..rules.deadlines import effective_deadline_of
+from ..rules.lights import LightRules, is_overdue, report_owed, report_period
+from ..rules.roles import UNIT
+from ..rules.status import DONE, IN_PROGRESS, NOT_STARTED, PENDING_REVIEW
 
 KIND_LABELS = {
     "returned": "销号申请被退回", "urge": "催办", "extension_approved": "延期已批准", "extension_rejected": "延期被驳回",
@@ -219,7 +244,7 @@ def todo_for(user: User, today: date, rules: LightRules) -> Todo:
     (the item rows and the user's read marks as one UNION ALL), whatever the plan's size."""
     if user.is_supervisor:
         selects = _supervisor_selects(today)
-    elif user.role == "unit" and user.unit_id:
+    elif user.role == UNIT and user.unit_id:
         selects = _unit_selects(user, today)
     else:
         return Todo()
@@ -238,14 +263,14 @@ def todo_for(user: User, today: date, rules: LightRules) -> Todo:
 
 def badge_count(user: User, today: date, rules: LightRules) -> int:
     """The nav badge: unread to-do items (one statement)."""
-    if not (user.is_supervisor or user.role == "unit"):
+    if not (user.is_supervisor or user.role == UNIT):
         return 0
     return todo_for(user, today, rules).unread
 
 
 def mark_read(user: User, keys: Iterable[str]) -> int:
     """Mark to-do items read for ``user`` (idempotent); returns how many keys were new. One commit."""
-    from ..services import audit
+    from .. import audit
 
     keys = [k.strip() for k in keys if isinstance(k, str) and k.strip()]
     bad = [k for k in keys if len(k) > 120 or not KEY_RE.match(k)]

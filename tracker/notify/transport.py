@@ -98,7 +98,7 @@ class FileTransport:
 
     def send(self, msg: EmailMessage, recipients: list[str], *, name: str = "") -> str:
         try:
-            from ..operations.files import write_private
+            from ..files import write_private
 
             safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", name or msg.get("X-Tracker-Dedupe-Key", "mail"))[:120]
             path = write_private(self.folder / f"{safe}.eml", bytes(msg))  # 0600 in a 0700 folder

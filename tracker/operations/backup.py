@@ -25,7 +25,7 @@ from typing import Iterator
 from sqlalchemy import create_engine
 from sqlalchemy.engine import Connection, Engine
 
-from .files import open_private
+from ..files import open_private
 from .rows import alembic_revision, dump_table, reflect_tables
 
 FORMAT = "tracker-backup"

@@ -7,13 +7,83 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
+from ..console import CommandError, fail_from, parse_today
+from ..errors import DomainError
 from ..extensions import db
 
 
 def _fail(message: str):
-    from ..cli import CommandError
-
     return CommandError(message)
+
+
+# --- setting up: schema, reference data, the read cache's revision ---------------------------------
+
+def upgrade_database() -> None:
+    """Apply Alembic migrations (Flask-Migrate) up to head."""
+    from flask_migrate import upgrade
+
+    upgrade(directory=current_app.extensions["migrate"].directory)
+
+
+@click.command("init-db")
+@with_appcontext
+def init_db_command() -> None:
+    """Create or upgrade the database schema (Alembic migrations)."""
+    try:
+        upgrade_database()
+    except Exception as exc:  # connection errors and the like
+        raise CommandError(f"数据库初始化失败：{str(exc).splitlines()[0]}") from None
+    click.echo("数据库已就绪（迁移已应用）。")
+
+
+@click.command("seed")
+@click.option("--reset", is_flag=True, help="清空所有数据后重新载入")
+@click.option("--dir", "seed_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="种子数据目录（默认 seed/）")
+@click.option("--no-demo-users", is_flag=True, help="不创建演示账号")
+@click.option("--no-unit-emails", is_flag=True, help="新建单位不带示例联络员邮箱（生产环境用，否则调度器会给示例地址发信）")
+@click.option("--if-empty", is_flag=True, help="数据库中已有计划时不做任何事")
+@click.option("--demo-progress", is_flag=True, help="同时生成演示用的进展报送与审核记录（截至 --today）")
+@click.option("--today", "today_text", default=None, help="演示数据的截止日期 YYYY-MM-DD（默认今天）")
+@with_appcontext
+def seed_command(reset: bool, seed_dir: Path | None, no_demo_users: bool, no_unit_emails: bool, if_empty: bool,
+                 demo_progress: bool, today_text: str | None) -> None:
+    """Load the reference units, plan and demo users (idempotent)."""
+    from ..operations.seed import SEED_DIR, counts, seed
+
+    demo_today = parse_today(today_text) if demo_progress else None
+    if if_empty and not reset and counts()["plans"]:
+        click.echo("数据库中已有计划，跳过载入参考数据。")
+        return
+
+    directory = seed_dir or SEED_DIR
+    if not directory.is_dir():
+        raise CommandError(f"种子数据目录不存在：{directory}")
+    try:
+        result = seed(directory, reset=reset, demo_users=not no_demo_users, unit_emails=not no_unit_emails)
+    except DomainError as exc:
+        raise fail_from(exc) from None
+    if demo_progress:
+        from ..operations import demo
+
+        written = demo.generate(demo_today)
+        click.echo(f"演示进展数据：新增 {written} 条报送。" if written else "已有进展报送，未生成演示数据。")
+    c = counts()
+    click.echo(f"{result}。现有：计划 {c['plans']}，单位 {c['units']}，任务 {c['tasks']}（具体举措 {c['measures']}），用户 {c['users']}。")
+
+
+@click.command("bump-revision")
+@with_appcontext
+def bump_revision_command() -> None:
+    """Mark the plan data as changed, so every read cache rebuilds (after SQL run outside the app)."""
+    from ..cache.revision import bump_revision
+
+    revision = bump_revision(db.session)
+    db.session.commit()
+    if revision is None:
+        click.echo("尚无数据版本记录，读缓存未启用，无需刷新。")
+    else:
+        click.echo(f"数据版本已更新为 {revision}，各进程的读缓存将在下一次请求时重建。")
 
 
 @click.command("backup")
@@ -94,4 +164,3 @@ def health_command(no_scheduler: bool, max_age: int | None) -> None:
     click.echo(result.line)
 
 
-COMMANDS = [backup_command, restore_command, health_command]

@@ -63,7 +63,7 @@ def _age_text(seconds: float) -> str:
     return f"{seconds // 3600} 小时"
 
 
-def check_health(now: datetime, max_age_seconds: int, scheduler: bool = True, tz: str = "Asia/Shanghai") -> Health:
+def check_health(now: datetime, max_age_seconds: int, *, tz: str, scheduler: bool = True) -> Health:
     """Does the database answer, and (unless ``scheduler`` is False) did a scheduler beat recently?"""
     try:
         db.session.execute(text("SELECT 1"))

@@ -19,8 +19,8 @@ from pathlib import Path, PurePosixPath
 from sqlalchemy import MetaData, inspect, text
 from sqlalchemy.engine import Engine
 
+from ..files import open_private, private_dir
 from .backup import FORMAT, MANIFEST, VERSION, file_folders
-from .files import open_private, private_dir
 from .rows import count_rows, load_table, reflect_tables, reset_sequences
 
 TABLE_MEMBER = re.compile(r"^database/([A-Za-z0-9_]+)\.jsonl$")

@@ -19,7 +19,7 @@ from typing import Iterable, Iterator
 from sqlalchemy import LargeBinary, MetaData, Table, func, inspect, select, text
 from sqlalchemy.engine import Connection
 
-from .files import open_private
+from ..files import open_private
 
 SKIP_TABLES = frozenset({"alembic_version"})
 CHUNK = 500

@@ -4,7 +4,7 @@ Two stores, chosen by ``TRACKER_EVIDENCE_STORE`` (config ``EVIDENCE_STORE``, def
 
 * ``files`` (the default, no set-up): files under ``UPLOAD_FOLDER`` (``instance/uploads``) with a
   random name, written before the report's commit and removed again when it fails
-  (``services/attachments.py`` does the writing). Several hosts need that folder on a shared mount.
+  (``reporting/attachments.py`` does the writing). Several hosts need that folder on a shared mount.
 * ``database``: the bytes in ``evidence_blobs`` (one row per attachment, ``ON DELETE CASCADE``),
   inserted in the same transaction as the report, its ``attachments`` row and its audit entry, so
   there is never a file without its report nor a report without its file, and every host that
@@ -86,11 +86,11 @@ def check_setting(config) -> None:
         raise ConfigError(f"TRACKER_EVIDENCE_STORE 应为 files 或 database，而不是“{name}”")
 
 
-# --- writing (services/progress.py record_update) ------------------------------------------------------
+# --- writing (reporting/progress.py record_update) -----------------------------------------------------
 
 def stage(checked: list) -> list[tuple[object, str]]:
     """Before the report's rows: (checked file, storage name) pairs; the files store writes the files now."""
-    from ..services import attachments
+    from . import attachments
 
     if store_name() == DATABASE:
         return [(f, f"{secrets.token_hex(16)}.{f.ext}") for f in checked]
@@ -105,7 +105,7 @@ def keep(att: Attachment, checked) -> None:
 
 def discard(staged: Iterable[tuple[object, str]]) -> None:
     """The report's transaction failed (already rolled back): remove what ``stage`` wrote outside it."""
-    from ..services import attachments
+    from . import attachments
 
     if store_name() != DATABASE:
         attachments.remove_files([name for _, name in staged])
@@ -114,7 +114,7 @@ def discard(staged: Iterable[tuple[object, str]]) -> None:
 # --- reading (the download view) ------------------------------------------------------------------------
 
 def _file_path(att: Attachment) -> Optional[Path]:
-    from ..services.attachments import _STORAGE_RE, upload_folder
+    from .attachments import _STORAGE_RE, upload_folder
 
     if not _STORAGE_RE.match(att.storage_name or ""):
         return None
@@ -133,7 +133,7 @@ def open_evidence(att: Attachment) -> Union[Path, BinaryIO]:
 
     The configured store is asked first, then the other; NotFound (a clear page, logged) when neither has it.
     """
-    from ..services.attachments import attachment_path
+    from .attachments import attachment_path
 
     if store_name() == DATABASE:
         data = _blob_data(att.id)
@@ -264,8 +264,8 @@ def _drop_file_copy(att: Attachment) -> None:
 
 
 def _to_files(att: Attachment) -> None:
-    from ..operations.files import private_dir, write_private
-    from ..services.attachments import upload_folder
+    from ..files import private_dir, write_private
+    from .attachments import upload_folder
 
     data = _blob_data(att.id)
     problem = _verify(att, data, "数据库")
@@ -299,7 +299,7 @@ def move_evidence(to: str, *, dry_run: bool = False) -> MovePlan:
     Each file is committed on its own: a failure part-way leaves every file in one store or the other
     (downloads look in both), and the next run continues where this one stopped.
     """
-    from ..services import audit
+    from .. import audit
 
     plan = plan_move(to)
     if plan.problems:
@@ -344,7 +344,7 @@ def move_evidence_command(to: str, dry_run: bool) -> None:
     Every file is checked (size and sha256 as uploaded) before anything moves, and read back after it
     is written; a second run has nothing left to do.
     """
-    from ..cli import CommandError
+    from ..console import CommandError
 
     to = (to or "").strip().lower()
     if to not in STORES:

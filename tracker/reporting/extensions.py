@@ -26,15 +26,16 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
+from .. import audit
+from ..errors import Conflict, Forbidden, Invalid, NotFound
 from ..extensions import db
 from ..models import LEAD, DeadlineExtension, Task, TaskEvent, TaskUnit, User, utcnow
-from ..services import audit
-from ..services.errors import Conflict, Forbidden, Invalid, NotFound
-from ..services.overdue import is_overdue
-from ..services.progress import bump_version, check_text, conflict_for
-from ..services.tasks import get_task_for, unit_role
-from ..status import DONE
+from ..plans.tasks import get_task_for, unit_role
+from ..rules.lights import is_overdue
+from ..rules.roles import UNIT
+from ..rules.status import DONE
 from ..validation import parse_date, parse_int
+from .progress import bump_version, check_text, conflict_for
 
 PENDING, APPROVED, REJECTED = "pending", "approved", "rejected"
 STATES = (PENDING, APPROVED, REJECTED)
@@ -89,7 +90,7 @@ def parse_request(data: Mapping[str, Any], *, reason_label: str = "申请理由"
 
 def can_request(actor: User, task) -> bool:
     """Only a lead unit's liaison may ask for more time (SPEC 6.1)."""
-    return actor.role == "unit" and task.is_leaf and unit_role(task, actor.unit_id) == LEAD
+    return actor.role == UNIT and task.is_leaf and unit_role(task, actor.unit_id) == LEAD
 
 
 def pending_for(task_id: int) -> Optional[DeadlineExtension]:
