@@ -195,43 +195,35 @@ def plan_move(to: str) -> MovePlan:
     """What a move to ``to`` would do, with every problem found (reads and checks every file to move)."""
     if to not in STORES:
         raise EvidenceStoreError(f"目标应为 files 或 database，而不是“{to}”")
+    from .attachments import _STORAGE_RE
+
     plan = MovePlan(to)
-    in_db = set(db.session.execute(select(EvidenceBlob.attachment_id)).scalars())
+    blob_ids = set(db.session.execute(select(EvidenceBlob.attachment_id)).scalars())
     columns = (Attachment.id, Attachment.task_id, Attachment.storage_name, Attachment.original_name,
                Attachment.size, Attachment.sha256)
     for att in db.session.execute(select(*columns).order_by(Attachment.id)).all():  # plain rows: no expiry
-        if not att.storage_name or "/" in att.storage_name or att.storage_name.startswith("."):
-            plan.problems.append(f"{_describe(att)}的存储名无效：{att.storage_name!r}")
+        in_db, has_file = att.id in blob_ids, _file_path(att) is not None
+        if (to == DATABASE and in_db and not has_file) or (to == FILES and not in_db):
+            plan.already += 1
             continue
-        has_file = _file_path(att) is not None
-        if to == DATABASE:
-            if att.id in in_db:
-                if not has_file:
-                    plan.already += 1
-                    continue
-                # A copy left by an interrupted run: the database's must be right before the file goes.
-                problem = _verify(att, _blob_data(att.id), "数据库")
-                if problem is None:
-                    plan.leftovers.append(att)
-                    continue
-            else:
-                problem = _verify(att, _read_file(att), "文件目录")
+        leftover = False
+        if not _STORAGE_RE.match(att.storage_name or ""):
+            problem = f"{_describe(att)}的存储名无效：{att.storage_name!r}"
+        elif to == DATABASE and in_db:
+            # A copy left by an interrupted run: the database's must be right before the file goes.
+            problem, leftover = _verify(att, _blob_data(att.id), "数据库"), True
+        elif to == DATABASE:
+            problem = _verify(att, _read_file(att), "文件目录")
+        elif has_file:
+            # Written back by an interrupted run: it must be the same file before the database's goes.
+            problem, leftover = _verify(att, _read_file(att), "文件目录"), True
+            problem = problem and problem + "（与数据库中的同一附件冲突，未覆盖）"
         else:
-            if att.id not in in_db:
-                plan.already += 1
-                continue
-            if has_file:  # a copy from an interrupted run: it must be the same file
-                problem = _verify(att, _read_file(att), "文件目录")
-                if problem is None:
-                    plan.leftovers.append(att)
-                    continue
-                problem += "（与数据库中的同一附件冲突，未覆盖）"
-            else:
-                problem = _verify(att, _blob_data(att.id), "数据库")
+            problem = _verify(att, _blob_data(att.id), "数据库")
         if problem:
             plan.problems.append(problem)
         else:
-            plan.pending.append(att)
+            (plan.leftovers if leftover else plan.pending).append(att)
     db.session.rollback()  # read only: end the transaction (and its snapshot) before the move
     return plan
 
