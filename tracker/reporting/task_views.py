@@ -11,10 +11,10 @@ from ..rules.deadlines import DeadlineError, read_deadline
 from ..rules.lights import leaf_state
 from ..rules.roles import UNIT
 from ..rules.status import DONE, PENDING_REVIEW, status_label
-from ..web.request import actor, light_rules, request_today, write_today
+from ..web.request import actor, apply_errors, light_rules, request_today, write_today
 from .attachments import PREVIEWABLE, attachment_path, get_attachment_for
 from .progress import QUICK_FILTERS, can_claim, can_report, my_tasks, parse_quick, record_update, task_history
-from .task_forms import ProgressForm, ReviewForm, apply_errors
+from .task_forms import ProgressForm, ReviewForm
 
 bp = Blueprint("tasks", __name__)
 bp.add_app_template_global(PREVIEWABLE, "previewable")  # evidence that opens in the browser
@@ -119,7 +119,7 @@ def report(task_id: int):
         before = get_task_for(actor(), task_id).progress
         task = record_update(task_id, actor(), form.service_data(), write_today(), files)
     except Invalid as exc:
-        general = apply_errors(form, exc.errors)
+        general = apply_errors(form, exc.errors, flash_rest=False)
         summary = [f"{getattr(form, name).label.text}：{message}" for name in form.VISIBLE
                    for message in (getattr(form, name).errors or ()) if isinstance(message, str)]
         if files or "files" in exc.errors:
