@@ -11,11 +11,11 @@ from ..rules.deadlines import DeadlineError, read_deadline
 from ..rules.lights import leaf_state
 from ..rules.roles import UNIT
 from ..rules.status import DONE, PENDING_REVIEW, status_label
-from ..web.request import actor, light_rules, request_today, write_today
+from ..web.request import actor, apply_errors, light_rules, request_today, write_today
 from .attachments import PREVIEWABLE, get_attachment_for
 from .evidence_store import open_evidence
 from .progress import QUICK_FILTERS, can_claim, can_report, my_tasks, parse_quick, record_update, task_history
-from .task_forms import ProgressForm, ReviewForm, apply_errors
+from .task_forms import ProgressForm, ReviewForm
 
 bp = Blueprint("tasks", __name__)
 bp.add_app_template_global(PREVIEWABLE, "previewable")  # evidence that opens in the browser
@@ -120,7 +120,7 @@ def report(task_id: int):
         before = get_task_for(actor(), task_id).progress
         task = record_update(task_id, actor(), form.service_data(), write_today(), files)
     except Invalid as exc:
-        general = apply_errors(form, exc.errors)
+        general = apply_errors(form, exc.errors, flash_rest=False)
         summary = [f"{getattr(form, name).label.text}：{message}" for name in form.VISIBLE
                    for message in (getattr(form, name).errors or ()) if isinstance(message, str)]
         if files or "files" in exc.errors:
@@ -162,7 +162,7 @@ def attachment(attachment_id: int):
 def _too_large(_exc):
     from ..web.errors import error_response
 
-    limit = current_app.config.get("MAX_UPLOAD_BYTES", 20 * 1024 * 1024) // (1024 * 1024)
+    limit = current_app.config["MAX_UPLOAD_BYTES"] // (1024 * 1024)
     total = (current_app.config.get("MAX_CONTENT_LENGTH") or 0) // (1024 * 1024)
     return error_response(413, f"提交的内容过大：每个佐证材料不超过 {limit} MB，一次提交合计不超过 {total} MB，"
                                f"每段文字不超过 64 KB。请返回上一页减少附件后重新提交。")
