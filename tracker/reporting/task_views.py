@@ -13,7 +13,9 @@ from ..rules.roles import UNIT
 from ..rules.status import DONE, PENDING_REVIEW, status_label
 from ..web.request import actor, light_rules, request_today, write_today
 from .attachments import PREVIEWABLE, attachment_path, get_attachment_for
-from .progress import QUICK_FILTERS, can_claim, can_report, my_tasks, parse_quick, record_update, task_history
+from .history import task_history
+from .mine import QUICK_FILTERS, my_tasks, parse_quick
+from .progress import can_claim, can_report, record_update
 from .task_forms import ProgressForm, ReviewForm, apply_errors
 
 bp = Blueprint("tasks", __name__)
