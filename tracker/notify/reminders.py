@@ -29,8 +29,9 @@ from jinja2 import TemplateError
 from sqlalchemy import select
 
 from ..extensions import db
-from ..models import CO, LEAD, Notification, Task, TaskUnit, Unit, User, deadline_label, effective_deadline_of, utcnow
+from ..models import CO, LEAD, Notification, Task, TaskUnit, Unit, User, utcnow
 from ..plans.periods import roll_periods
+from ..rules.deadlines import deadline_label, effective_deadline_of
 from ..rules.lights import is_overdue, report_period
 from ..rules.periods import label_cn
 from ..rules.roles import SUPERVISOR

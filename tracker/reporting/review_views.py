@@ -5,9 +5,10 @@ from flask import Blueprint, flash, redirect, render_template, url_for
 
 from ..errors import Conflict, Invalid
 from ..rules.roles import SUPERVISING
+from ..rules.status import APPROVE, RETURN
 from ..web.access import roles_required
 from ..web.request import actor, apply_errors, request_today, write_today
-from .review import APPROVE, RETURN, latest_reports, parse_review, pending_claims, review_task
+from .review import latest_reports, parse_review, pending_claims, review_task
 from .task_forms import ReviewForm
 from .task_views import _task_page
 

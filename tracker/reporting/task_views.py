@@ -14,7 +14,9 @@ from ..rules.status import DONE, PENDING_REVIEW, status_label
 from ..web.request import actor, apply_errors, light_rules, request_today, write_today
 from .attachments import PREVIEWABLE, get_attachment_for
 from .evidence_store import open_evidence
-from .progress import QUICK_FILTERS, can_claim, can_report, my_tasks, parse_quick, record_update, task_history
+from .history import task_history
+from .mine import QUICK_FILTERS, my_tasks, parse_quick
+from .progress import can_claim, can_report, record_update
 from .task_forms import ProgressForm, ReviewForm
 
 bp = Blueprint("tasks", __name__)
