@@ -103,17 +103,16 @@ def _measures(items, key: str, title: str) -> Section:
 
 # ------------------------------------------------------------------------------------ reminders and digest
 
+def _counted(parts) -> str:
+    """``(label, count, unit)`` → ``label{count}unit`` joined with "，", leaving out zero counts."""
+    return "，".join(f"{label}{count}{unit}" for label, count, unit in parts if count)
+
+
 def unit_subject(unit_name: str, counts: dict[str, int]) -> str:
     n_over, n_soon, n_rep = (counts.get(key, 0) for key in (OVERDUE, DUE_SOON, REPORT))
-    parts = []
-    if n_over:
-        parts.append(f"{n_over}项任务已逾期")
-    if n_soon:
-        parts.append(f"{n_soon}项任务临近完成时限")
-    if n_rep:
-        parts.append(f"{n_rep}项任务待报送本月进展")
     tag = "逾期提醒" if n_over else ("临期提醒" if n_soon else "报送提醒")
-    return f"【{tag}】{unit_name}：" + "，".join(parts)
+    return f"【{tag}】{unit_name}：" + _counted((("", n_over, "项任务已逾期"), ("", n_soon, "项任务临近完成时限"),
+                                                ("", n_rep, "项任务待报送本月进展")))
 
 
 def unit_daily(unit, today: date, items: dict[str, list]) -> Message:
@@ -129,20 +128,10 @@ def unit_daily(unit, today: date, items: dict[str, list]) -> Message:
 
 
 def digest_subject(digest) -> str:
-    parts = []
-    if digest.new_overdue:
-        parts.append(f"新增逾期{len(digest.new_overdue)}项")
-    if digest.escalations:
-        parts.append(f"逾期超{digest.escalation_days}天{len(digest.escalations)}项")
-    if digest.pending:
-        parts.append(f"待审核{len(digest.pending)}项")
-    if digest.missing:
-        parts.append(f"未报送{len(digest.missing)}个单位")
-    if digest.no_email:
-        parts.append(f"无联络邮箱{len(digest.no_email)}个单位")
-    if digest.failed:
-        parts.append(f"发送失败邮件{len(digest.failed)}封")
-    return f"【督办日报】{digest.today.isoformat()}：" + "，".join(parts)
+    return f"【督办日报】{digest.today.isoformat()}：" + _counted((
+        ("新增逾期", len(digest.new_overdue), "项"), (f"逾期超{digest.escalation_days}天", len(digest.escalations), "项"),
+        ("待审核", len(digest.pending), "项"), ("未报送", len(digest.missing), "个单位"),
+        ("无联络邮箱", len(digest.no_email), "个单位"), ("发送失败邮件", len(digest.failed), "封")))
 
 
 def bureau_digest(digest, base_url: str) -> Message:

@@ -45,27 +45,37 @@ def _blocks(msg: Message) -> list[tuple]:
     return blocks
 
 
+def _content(msg: Message, blocks, first: bool, last: bool):
+    """One part's content in order, for every vendor: ("text", …), ("fact", label, value), ("section", heading),
+    ("entry", n, entry, heading), ("link", text, url). The greeting and intro open the first part; the closing
+    line and the link end the last."""
+    if first:
+        yield from (("text", t) for t in (msg.greeting, msg.intro) if t)
+    yield from blocks
+    if last and msg.closing:
+        yield ("text", msg.closing)
+    if last and msg.link:
+        yield ("link", msg.link_text, msg.link)
+
+
 # ---------------------------------------------------------------------------------------- per vendor
 
 def _markdown_lines(msg: Message, blocks, first: bool, last: bool, sep: str, detail_fmt: str) -> list[str]:
     lines = []
-    if first and msg.greeting:
-        lines.append(_md(msg.greeting))
-    if first and msg.intro:
-        lines.append(_md(msg.intro))
-    for block in blocks:
-        if block[0] == "fact":
+    for block in _content(msg, blocks, first, last):
+        kind = block[0]
+        if kind == "text":
+            lines.append(_md(block[1]))
+        elif kind == "fact":
             lines.append(f"{_md(block[1])}：{_md(block[2])}")
-        elif block[0] == "section":
+        elif kind == "section":
             lines.append(f"**{_md(block[1])}**")
+        elif kind == "link":
+            lines.append(f"[{_md(block[1])}]({block[2]})")
         else:
             _, n, entry, _section = block
             text = f"[{_md(entry.text)}]({entry.url})" if entry.url else _md(entry.text)
             lines.append(f"{n}. {text}" + (sep + detail_fmt.format(_md(entry.detail)) if entry.detail else ""))
-    if last and msg.closing:
-        lines.append(_md(msg.closing))
-    if last and msg.link:
-        lines.append(f"[{_md(msg.link_text)}]({msg.link})")
     return lines
 
 
@@ -87,27 +97,22 @@ def _text(text: str) -> list[dict]:
 
 def feishu(msg: Message, blocks, first: bool, last: bool, marker: str) -> dict:
     rows: list[list[dict]] = []
-    if first and msg.greeting:
-        rows.append(_text(msg.greeting))
-    if first and msg.intro:
-        rows.append(_text(msg.intro))
-    for block in blocks:
-        if block[0] == "fact":
+    for block in _content(msg, blocks, first, last):
+        kind = block[0]
+        if kind == "text":
+            rows.append(_text(block[1]))
+        elif kind == "fact":
             rows.append(_text(f"{block[1]}：{block[2]}"))
-        elif block[0] == "section":
+        elif kind == "section":
             rows.append(_text(f"【{block[1]}】"))
+        elif kind == "link":
+            rows.append([{"tag": "a", "text": block[1], "href": block[2]}])
         else:
             _, n, entry, _section = block
-            row = _text(f"{n}. ")
-            row.append({"tag": "a", "text": entry.text, "href": entry.url} if entry.url
-                       else {"tag": "text", "text": entry.text})
-            rows.append(row)
+            rows.append(_text(f"{n}. ") + [{"tag": "a", "text": entry.text, "href": entry.url} if entry.url
+                                           else {"tag": "text", "text": entry.text}])
             if entry.detail:
                 rows.append(_text(f"　　{entry.detail}"))
-    if last and msg.closing:
-        rows.append(_text(msg.closing))
-    if last and msg.link:
-        rows.append([{"tag": "a", "text": msg.link_text, "href": msg.link}])
     return {"msg_type": "post",
             "content": {"post": {"zh_cn": {"title": f"{msg.title}{marker}", "content": rows}}}}
 
