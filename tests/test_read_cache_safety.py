@@ -138,3 +138,27 @@ def test_migrations_that_change_plan_data_bump_the_revision():
             assert "bump_revision(" in upgrade, f"{path.name} changes plan data without bump_revision()"
     assert checked >= 3
     assert writes.search('op.execute("UPDATE tasks SET title = 1")')  # the pattern sees a data change
+
+
+def test_create_app_installs_its_listeners_explicitly(app, tmp_path):
+    """The revision's session events and the SQLite pragmas come from create_app, not from importing a module:
+    after removing the session events, a new app puts them back, and its own SQLite engine gets the pragmas."""
+    from sqlalchemy import event
+    from sqlalchemy.orm import Session
+
+    from tests.conftest import base_config
+    from tracker import create_app
+    from tracker.cache import revision
+
+    for name, listener in revision.LISTENERS:
+        event.remove(Session, name, listener)
+    assert not event.contains(Session, "before_commit", revision._before_commit)
+    (tmp_path / "other").mkdir()
+    other = create_app(base_config(tmp_path / "other"))
+    for name, listener in revision.LISTENERS:
+        assert event.contains(Session, name, listener), name
+    with other.app_context():
+        if db.engine.dialect.name == "sqlite":
+            assert db.session.execute(text("PRAGMA foreign_keys")).scalar() == 1
+            assert db.session.execute(text("PRAGMA busy_timeout")).scalar() == 30000
+        db.session.remove()

@@ -1,7 +1,9 @@
 """Action Plan Tracker (行动计划督办台账): the application factory.
 
 ``create_app`` has no side effects beyond building the app: it starts no
-scheduler and creates no tables (``flask --app wsgi init-db`` does that).
+scheduler and creates no tables (``flask --app wsgi init-db`` does that). The
+listeners it installs (SQLite pragmas on its own engines, the data revision's
+session events) are installed here, explicitly, not by importing a module.
 """
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ import os
 from pathlib import Path
 
 from flask import Flask
+from sqlalchemy import event
 
 from .config import Config
 from .extensions import csrf, db, login_manager, migrate
@@ -122,7 +125,13 @@ def configure_paths(app: Flask) -> None:
 
 def register_extensions(app: Flask) -> None:
     db.init_app(app)
-    from .cache import revision  # noqa: F401  (session events that bump the data revision)
+    from .cache import revision
+
+    revision.install()  # session events that bump the data revision (the read cache's key)
+    with app.app_context():
+        for engine in db.engines.values():
+            if engine.dialect.name == "sqlite":
+                event.listen(engine, "connect", _sqlite_pragmas)
     from .operations import models  # noqa: F401  (the scheduler heartbeat table)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
     csrf.init_app(app)
@@ -140,13 +149,6 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.close()
-
-
-from sqlalchemy import event as _event  # noqa: E402
-from sqlalchemy.engine import Engine as _Engine  # noqa: E402
-
-if not _event.contains(_Engine, "connect", _sqlite_pragmas):
-    _event.listen(_Engine, "connect", _sqlite_pragmas)
 
 
 def register_converters(app: Flask) -> None:

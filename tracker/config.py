@@ -110,6 +110,12 @@ class Config:
     # Number of reverse proxies in front of the app whose X-Forwarded-* headers are trusted (0: none).
     # The older spelling TRACKER_PROXY_FIX=1 (+ TRACKER_PROXY_HOPS) is still read.
     PROXY_FIX_X_FOR = _int("TRACKER_PROXY_FIX_X_FOR", 0)
+    # Feishu robots accept about 5 messages a second: seconds between two posts to one robot.
+    WEBHOOK_FEISHU_INTERVAL = 0.25
+    # The issuer printed on the bureau's documents (工作通报, annual report draft).
+    DOCUMENT_ISSUER = "区司法局"
+    # Check that read-cache values are immutable when stored (None: on in testing and debug mode).
+    READ_CACHE_CHECK_IMMUTABLE = None
 
 
 class TestConfig(Config):

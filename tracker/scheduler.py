@@ -38,74 +38,73 @@ def last_due_day(now_local: datetime, at: time) -> date:
     return today if now_local.time() >= at else today - timedelta(days=1)
 
 
+def run_in_app(app: Flask, what: str, fn, *, default=None, on_error=None):
+    """Run ``fn()`` inside an app context, the way every job does: on failure roll the session back and
+    log (or hand the exception to ``on_error`` and return what it returns); always remove the session,
+    so a failed sweep never stops the scheduler or leaks a connection."""
+    from .extensions import db
+
+    with app.app_context():
+        try:
+            return fn()
+        except Exception as exc:
+            db.session.rollback()
+            if on_error is not None:
+                return on_error(exc)
+            log.exception("%s failed", what)
+            return default
+        finally:
+            db.session.remove()
+
+
 def daily_job(app: Flask) -> None:
     from .clock import local_today
     from .supervision.daily import run_daily
 
-    with app.app_context():
+    def sweep():
         today = local_today(app.config["TIMEZONE"])
-        try:
-            result = run_daily(today)
-            log.info("%s", result)
-        except Exception:
-            log.exception("daily sweep for %s failed", today)
-            from .extensions import db
+        log.info("%s", run_daily(today))
 
-            db.session.rollback()
-        finally:
-            from .extensions import db
-
-            db.session.remove()
+    run_in_app(app, "daily sweep", sweep)
 
 
 def deliver_job(app: Flask) -> None:
-    from .extensions import db
     from .models import utcnow
     from .notify.outbox import deliver_queued
 
-    with app.app_context():
-        try:
-            result = deliver_queued(utcnow())
-            if result.sent or result.retrying or result.failed:
-                log.info("delivery: %s", result)
-        except Exception:
-            log.exception("delivery sweep failed")
-            db.session.rollback()
-        finally:
-            db.session.remove()
+    def deliver():
+        result = deliver_queued(utcnow())
+        if result.sent or result.retrying or result.failed:
+            log.info("delivery: %s", result)
+
+    run_in_app(app, "delivery sweep", deliver)
 
 
 def catch_up_job(app: Flask, now_local: datetime | None = None) -> list:
     """Process the days missed while the scheduler was down (bounded)."""
-    from .extensions import db
     from .supervision.daily import catch_up
 
-    tz = ZoneInfo(app.config["TIMEZONE"])
-    now_local = now_local or datetime.now(tz)
-    at = parse_time(app.config.get("SCHEDULER_TIME", "08:30"))
-    with app.app_context():
-        try:
-            results = catch_up(last_due_day(now_local, at), int(app.config.get("SCHEDULER_CATCHUP_DAYS", 31)))
-            for r in results:
-                log.info("catch-up: %s", r)
-            return results
-        except Exception:
-            log.exception("catch-up failed")
-            db.session.rollback()
-            return []
-        finally:
-            db.session.remove()
+    now_local = now_local or datetime.now(ZoneInfo(app.config["TIMEZONE"]))
+    at = parse_time(app.config["SCHEDULER_TIME"])
+
+    def sweep():
+        results = catch_up(last_due_day(now_local, at), int(app.config["SCHEDULER_CATCHUP_DAYS"]))
+        for r in results:
+            log.info("catch-up: %s", r)
+        return results
+
+    return run_in_app(app, "catch-up", sweep, default=[])
 
 
 def build_scheduler(app: Flask) -> BlockingScheduler:
     tz = ZoneInfo(app.config["TIMEZONE"])
-    at = parse_time(app.config.get("SCHEDULER_TIME", "08:30"))
+    at = parse_time(app.config["SCHEDULER_TIME"])
     scheduler = BlockingScheduler(timezone=tz)
     scheduler.add_job(
         daily_job, CronTrigger(hour=at.hour, minute=at.minute, timezone=tz), args=[app], id="daily",
         name="每日逾期检查与提醒", coalesce=True, max_instances=1, misfire_grace_time=3600, replace_existing=True,
     )
-    minutes = max(int(app.config.get("SCHEDULER_DELIVERY_MINUTES", 5)), 1)
+    minutes = max(int(app.config["SCHEDULER_DELIVERY_MINUTES"]), 1)
     scheduler.add_job(
         deliver_job, IntervalTrigger(minutes=minutes, timezone=tz), args=[app], id="deliver",
         name="邮件重试投递", coalesce=True, max_instances=1, misfire_grace_time=minutes * 60, replace_existing=True,
@@ -138,42 +137,33 @@ class Process:
         return nxt.astimezone(timezone.utc).replace(tzinfo=None) if nxt else None
 
     def start(self, host: str, pid: int, now: datetime) -> None:
-        from .extensions import db
-        from .operations.heartbeat import start_beat
+        from .operations.heartbeat import error_line, start_beat
 
         next_run = self.next_daily_utc()
-        with self.app.app_context():
-            try:
-                self.beat_id = start_beat(host, pid, now, next_run)
-            except Exception as exc:
-                from .operations.heartbeat import error_line
 
-                db.session.rollback()
-                raise SchedulerStartError(f"调度器无法连接数据库，已退出：{error_line(exc)}") from None
-            finally:
-                db.session.remove()
+        def refuse(exc):
+            raise SchedulerStartError(f"调度器无法连接数据库，已退出：{error_line(exc)}") from None
+
+        self.beat_id = run_in_app(self.app, "start", lambda: start_beat(host, pid, now, next_run), on_error=refuse)
 
     def beat(self, now: datetime | None = None, note: str = "beat") -> bool:
         """Record a heartbeat; after ``SCHEDULER_MAX_FAILURES`` failures in a row, stop (exit 1)."""
-        from .extensions import db
         from .models import utcnow
-        from .operations.heartbeat import beat
+        from .operations.heartbeat import beat, error_line
 
-        with self.app.app_context():
-            try:
-                beat(self.beat_id, now or utcnow(), self.next_daily_utc(), note)
-                self.failures = 0
-                return True
-            except Exception as exc:
-                db.session.rollback()
-                self.failures += 1
-                from .operations.heartbeat import error_line
+        def write():
+            beat(self.beat_id, now or utcnow(), self.next_daily_utc(), note)
+            self.failures = 0
+            return True
 
-                log.error("heartbeat failed (%d in a row): %s", self.failures, error_line(exc))
-            finally:
-                db.session.remove()
-        limit = int(self.app.config.get("SCHEDULER_MAX_FAILURES", 5))
-        if self.failures >= limit:
+        def failed(exc):
+            self.failures += 1
+            log.error("heartbeat failed (%d in a row): %s", self.failures, error_line(exc))
+            return False
+
+        if run_in_app(self.app, "heartbeat", write, on_error=failed):
+            return True
+        if self.failures >= int(self.app.config["SCHEDULER_MAX_FAILURES"]):
             log.error("调度器连续 %d 次无法写入心跳（数据库不可用），退出以便重启", self.failures)
             self.exit_code = 1
             if self.scheduler.running:
@@ -181,18 +171,10 @@ class Process:
         return False
 
     def stop(self, now: datetime) -> None:
-        from .extensions import db
         from .operations.heartbeat import stop_beat
 
-        if self.beat_id is None:
-            return
-        with self.app.app_context():
-            try:
-                stop_beat(self.beat_id, now)
-            except Exception:
-                db.session.rollback()
-            finally:
-                db.session.remove()
+        if self.beat_id is not None:
+            run_in_app(self.app, "stop", lambda: stop_beat(self.beat_id, now), on_error=lambda exc: None)
 
 
 def _utcnow_aware() -> datetime:

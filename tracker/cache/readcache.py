@@ -72,7 +72,8 @@ def _check_values() -> bool:
     if not has_app_context():
         return False
     app = current_app
-    return bool(app.config.get("READ_CACHE_CHECK_IMMUTABLE", app.testing or app.debug))
+    check = app.config.get("READ_CACHE_CHECK_IMMUTABLE")
+    return bool(app.testing or app.debug) if check is None else bool(check)
 
 
 def cached(key: Hashable | None, build: Callable[[], T]) -> T:

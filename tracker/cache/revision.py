@@ -44,13 +44,11 @@ def _touches_tracked(objects) -> bool:
     return any(isinstance(obj, TRACKED_CLASSES) for obj in objects)
 
 
-@event.listens_for(Session, "after_flush")
 def _after_flush(session, _context) -> None:
     if _touches_tracked(session.new) or _touches_tracked(session.dirty) or _touches_tracked(session.deleted):
         session.info[_FLAG] = True
 
 
-@event.listens_for(Session, "do_orm_execute")
 def _on_execute(state) -> None:
     if not (state.is_update or state.is_delete or state.is_insert):
         return
@@ -60,7 +58,6 @@ def _on_execute(state) -> None:
         session.info[_FLAG] = True
 
 
-@event.listens_for(Session, "before_commit")
 def _before_commit(session) -> None:
     session.flush()  # the final flush, so its changes are marked before we look
     if not session.info.pop(_FLAG, False):
@@ -79,9 +76,20 @@ def _before_commit(session) -> None:
     session.info.pop(_FLAG, None)
 
 
-@event.listens_for(Session, "after_rollback")
 def _after_rollback(session) -> None:
     session.info.pop(_FLAG, None)
+
+
+LISTENERS = (("after_flush", _after_flush), ("do_orm_execute", _on_execute), ("before_commit", _before_commit),
+             ("after_rollback", _after_rollback))
+
+
+def install() -> None:
+    """Listen to every ORM session's flushes, bulk statements and commits (``create_app`` calls this;
+    installing twice is harmless)."""
+    for name, listener in LISTENERS:
+        if not event.contains(Session, name, listener):
+            event.listen(Session, name, listener)
 
 
 def current_revision(session: Session) -> Optional[tuple[str, int]]:

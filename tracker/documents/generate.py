@@ -39,7 +39,7 @@ def bulletin_file(plan: Plan, period: Period, today: date, actor=None, progress:
     _say(progress, "计算本月与上月考核")
     current = assess_period(data, period, today, weights)
     previous = assess_period(data, period.previous(), today, weights)
-    issuer = current_app.config.get("DOCUMENT_ISSUER", "区司法局")
+    issuer = current_app.config["DOCUMENT_ISSUER"]
     _say(progress, "生成通报")
     doc = build_bulletin(BulletinInput(plan.title, issuer, number, today, current, previous, data.tasks),
                          progress=lambda s: _say(progress, s))

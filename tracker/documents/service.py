@@ -58,7 +58,7 @@ def assess_period(data: PlanData, period: Period, today: date, weights: Optional
     weights = weights or current_weights()
     leaf_ids = [t.id for t in data.tasks if t.is_leaf]
     return assess(period, data.tasks, data.journal, today, weights,
-                  due_day=int(current_app.config.get("REPORT_DUE_DAY", 25)), plan_start=data.plan.start_date,
+                  due_day=int(current_app.config["REPORT_DUE_DAY"]), plan_start=data.plan.start_date,
                   extensions=extensions_for(leaf_ids, period.start, period.asof(today)))
 
 

@@ -54,7 +54,7 @@ def notify_units(event: str, event_id: int, task, units: Iterable, **context) ->
 
 
 def supervisors_notified() -> bool:
-    return bool(current_app.config.get("NOTIFY_SUPERVISORS_ON_EVENTS", True))
+    return bool(current_app.config["NOTIFY_SUPERVISORS_ON_EVENTS"])
 
 
 def notify_supervisors(event: str, event_id: int, task, unit=None, **context) -> int:

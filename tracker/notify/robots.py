@@ -42,7 +42,7 @@ class RobotSender:
 
     def __init__(self, config, *, sleep=time.sleep, monotonic=time.monotonic):
         self.transport = transport_from_config(config)
-        self.interval = float(config.get("WEBHOOK_FEISHU_INTERVAL", 0.25) or 0)
+        self.interval = float(config["WEBHOOK_FEISHU_INTERVAL"] or 0)
         self.sleep, self.monotonic = sleep, monotonic
         self._last: dict[int, float] = {}
 

@@ -174,7 +174,7 @@ def _supervisor_selects(today: date):
 def _unit_items(rows, user: User, today: date, rules: LightRules) -> list[TodoItem]:
     items: list[TodoItem] = []
     period = report_period(today)
-    remind_day = int(current_app.config.get("REPORT_REMINDER_DAY", 20))
+    remind_day = int(current_app.config["REPORT_REMINDER_DAY"])
     stamp = _day_start(today)
     for r in rows:
         name, url = _measure(r.code, r.title), f"/tasks/{r.task_id}"

@@ -155,7 +155,7 @@ def health_command(no_scheduler: bool, max_age: int | None) -> None:
     from ..models import utcnow
     from .heartbeat import check_health
 
-    limit = max_age or int(current_app.config.get("HEALTH_MAX_AGE", 180))
+    limit = max_age or int(current_app.config["HEALTH_MAX_AGE"])
     result = check_health(utcnow(), limit, scheduler=not no_scheduler, tz=current_app.config["TIMEZONE"])
     db.session.remove()
     if not result.ok:

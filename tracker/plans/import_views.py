@@ -14,7 +14,7 @@ from ..files import write_private
 from ..rules.roles import ADMIN
 from ..web.access import roles_required
 from ..web.request import actor
-from .excel_import import DEFAULT_MAX_BYTES, import_plan_file
+from .excel_import import import_plan_file
 from .service import PlanProblem
 from .unit_groups import parse_mapping
 
@@ -31,7 +31,7 @@ def _folder() -> Path:
 
 
 def _max_bytes() -> int:
-    return int(current_app.config.get("IMPORT_MAX_BYTES", DEFAULT_MAX_BYTES))
+    return int(current_app.config["IMPORT_MAX_BYTES"])
 
 
 def _path_for(token: str) -> Path | None:

@@ -108,7 +108,7 @@ def content_matches(ext: str, data: bytes) -> bool:
 
 def check_file(filename: str, stream: BinaryIO, max_bytes: Optional[int] = None) -> CheckedFile:
     """Validate one upload; Invalid({'files': [...]}) naming the file otherwise."""
-    max_bytes = max_bytes or int(current_app.config.get("MAX_UPLOAD_BYTES", 20 * 1024 * 1024))
+    max_bytes = max_bytes or int(current_app.config["MAX_UPLOAD_BYTES"])
     name = clean_filename(filename)
     shown = name or "（无文件名）"
     ext = name.rsplit(".", 1)[-1].lower() if "." in name else ""

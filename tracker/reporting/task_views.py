@@ -161,7 +161,7 @@ def attachment(attachment_id: int):
 def _too_large(_exc):
     from ..web.errors import error_response
 
-    limit = current_app.config.get("MAX_UPLOAD_BYTES", 20 * 1024 * 1024) // (1024 * 1024)
+    limit = current_app.config["MAX_UPLOAD_BYTES"] // (1024 * 1024)
     total = (current_app.config.get("MAX_CONTENT_LENGTH") or 0) // (1024 * 1024)
     return error_response(413, f"提交的内容过大：每个佐证材料不超过 {limit} MB，一次提交合计不超过 {total} MB，"
                                f"每段文字不超过 64 KB。请返回上一页减少附件后重新提交。")

@@ -29,7 +29,7 @@ class LightRules:
 
     @classmethod
     def from_config(cls, config) -> "LightRules":
-        return cls(warning_days=int(config.get("WARNING_DAYS", 15)), report_due_day=int(config.get("REPORT_DUE_DAY", 25)))
+        return cls(warning_days=int(config["WARNING_DAYS"]), report_due_day=int(config["REPORT_DUE_DAY"]))
 
 
 @dataclass(frozen=True)

@@ -160,7 +160,7 @@ def missing():
     unit_id = parse_id(request.args.get("unit"), field="unit", label="单位编号")
     groups = missing_reports(period, unit_id)
     current = report_period(today)
-    due_day = int(current_app.config.get("REPORT_DUE_DAY", 25))
+    due_day = int(current_app.config["REPORT_DUE_DAY"])
     not_yet_due = period == current and today.day <= due_day
     return render_template("bureau/missing.html", groups=groups, period=period, units=_units(), unit_id=unit_id,
                            today=today, not_yet_due=not_yet_due, due_day=due_day,
