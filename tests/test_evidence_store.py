@@ -14,8 +14,7 @@ from sqlalchemy.orm import Session
 
 from tracker.config import ConfigError
 from tracker.extensions import db
-from tracker.models import Attachment, AuditLog, ProgressUpdate
-from tracker.reporting.evidence_store import EvidenceBlob
+from tracker.models import Attachment, AuditLog, EvidenceBlob, ProgressUpdate
 
 from .conftest import make_app
 from .test_attachments import JPEG, PDF, PNG, upload

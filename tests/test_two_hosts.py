@@ -21,15 +21,13 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
-from tracker.extensions import db
-from tracker.models import Attachment, LoginAttempt
-from tracker.reporting.evidence_store import EvidenceBlob
 from tracker.accounts.login import PAIR_FREE_FAILURES
+from tracker.extensions import db
+from tracker.models import Attachment, EvidenceBlob, LoginAttempt
 
 from .conftest import PASSWORD, TEST_DATABASE_URL, make_app
 from .servers import gunicorn_env, start_gunicorn, stop

@@ -135,7 +135,6 @@ def register_extensions(app: Flask) -> None:
         for engine in db.engines.values():
             if engine.dialect.name == "sqlite":
                 event.listen(engine, "connect", _sqlite_pragmas)
-    from .operations import models  # noqa: F401  (the scheduler heartbeat table)
     from .reporting import evidence_store  # noqa: F401  (the evidence_blobs table)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
     csrf.init_app(app)

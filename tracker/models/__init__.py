@@ -15,9 +15,10 @@ the documents' and the scheduler's own tables live in their packages (``document
 from __future__ import annotations
 
 from ..clock import utcnow
-from .journal import Attachment, DeadlineExtension, ProgressUpdate, Review, TaskEvent
+from .documents import AssessmentRules, BulletinIssue
+from .journal import Attachment, DeadlineExtension, EvidenceBlob, ProgressUpdate, Review, TaskEvent
 from .notices import Notification, TodoRead, Webhook
-from .ops import DataRevision, JobRun
+from .ops import DataRevision, JobRun, SchedulerHeartbeat
 from .people import ApiToken, AuditLog, LoginAttempt, User, UserSession
 from .plan import (
     CO,
@@ -39,7 +40,7 @@ __all__ = [
     "UNIT_KINDS", "LEAD", "CO", "GROUP_RULES",
     "Plan", "Unit", "UnitGroup", "UnitGroupMember", "TaskReading", "Task", "TaskPeriod", "TaskUnit",
     "User", "ApiToken", "UserSession", "LoginAttempt", "AuditLog",
-    "ProgressUpdate", "Attachment", "Review", "TaskEvent", "DeadlineExtension",
+    "ProgressUpdate", "Attachment", "EvidenceBlob", "Review", "TaskEvent", "DeadlineExtension",
     "Notification", "Webhook", "TodoRead",
-    "JobRun", "DataRevision",
+    "JobRun", "DataRevision", "SchedulerHeartbeat", "AssessmentRules", "BulletinIssue",
 ]

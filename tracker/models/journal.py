@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Optional
 
-from sqlalchemy import Boolean, Date, DateTime, ForeignKey, Index, Integer, String, Text, text
+from sqlalchemy import Boolean, Date, DateTime, ForeignKey, Index, Integer, LargeBinary, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..clock import utcnow
@@ -122,3 +122,17 @@ class DeadlineExtension(db.Model):
     unit: Mapped[Optional[Unit]] = relationship()
     requested_by: Mapped[Optional[User]] = relationship(foreign_keys=[requested_by_id])
     decided_by: Mapped[Optional[User]] = relationship(foreign_keys=[decided_by_id])
+
+
+class EvidenceBlob(db.Model):
+    """The bytes of one evidence file kept in the database (the ``database`` store)."""
+
+    __tablename__ = "evidence_blobs"
+    attachment_id: Mapped[int] = mapped_column(ForeignKey("attachments.id", ondelete="CASCADE"), primary_key=True)
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    data: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    # Many-to-one only, so the unit of work inserts the attachment row first.
+    attachment: Mapped[Attachment] = relationship()

@@ -1,7 +1,9 @@
-"""Bookkeeping of the running service: which daily sweeps ran, and the plan data's revision."""
+"""Bookkeeping of the running service: which daily sweeps ran, the plan data's revision, the schedulers'
+heartbeats (read by ``flask --app wsgi health``)."""
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Optional
 
 from sqlalchemy import Date, DateTime, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
@@ -34,3 +36,18 @@ class DataRevision(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     revision: Mapped[int] = mapped_column(Integer, default=1)
     token: Mapped[str] = mapped_column(String(32))
+
+
+class SchedulerHeartbeat(db.Model):
+    """A running (or stopped) scheduler: where it runs, when it last beat, its next daily sweep."""
+
+    __tablename__ = "scheduler_heartbeats"
+    __table_args__ = (UniqueConstraint("host", "pid", "started_at", name="uq_scheduler_heartbeats_process"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    host: Mapped[str] = mapped_column(String(255))
+    pid: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    beat_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
+    next_run_at: Mapped[Optional[datetime]] = mapped_column(DateTime)
+    stopped_at: Mapped[Optional[datetime]] = mapped_column(DateTime)
+    note: Mapped[str] = mapped_column(String(200), default="")

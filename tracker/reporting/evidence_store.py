@@ -27,38 +27,22 @@ import io
 import os
 import secrets
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO, Iterable, Optional, Union
 
 import click
 from flask import current_app
 from flask.cli import with_appcontext
-from sqlalchemy import DateTime, ForeignKey, Integer, LargeBinary, String, delete, select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
-from ..models import Attachment, utcnow
+from ..models import Attachment, EvidenceBlob
 
 FILES = "files"
 DATABASE = "database"
 STORES = (FILES, DATABASE)
 STORE_LABELS = {FILES: "文件目录", DATABASE: "数据库"}
-
-
-class EvidenceBlob(db.Model):
-    """The bytes of one evidence file kept in the database (the ``database`` store)."""
-
-    __tablename__ = "evidence_blobs"
-    attachment_id: Mapped[int] = mapped_column(ForeignKey("attachments.id", ondelete="CASCADE"), primary_key=True)
-    size: Mapped[int] = mapped_column(Integer)
-    sha256: Mapped[str] = mapped_column(String(64))
-    data: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
-
-    # Many-to-one only, so the unit of work inserts the attachment row first.
-    attachment: Mapped[Attachment] = relationship()
 
 
 class EvidenceStoreError(Exception):
