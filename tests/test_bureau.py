@@ -113,6 +113,26 @@ def test_urge_one_measure_and_double_click(seeded, client, auth):
         assert db.session.scalar(select(func.count(Notification.id))) == 2
 
 
+def test_urge_email_text_whole(seeded, client, auth):
+    """The urge e-mail's text, line by line (composed once in notify/compose.py, laid out by templates/email/)."""
+    auth.login("dubanke")
+    with seeded.app_context():
+        task = db.session.execute(select(Task).where(Task.deadline == date(2024, 6, 30), Task.code == "13")).scalar_one()
+        task_id, title = task.id, task.title
+    client.post(f"/overdue/urge?{T}", data={"task_id": str(task_id), "note": "请本周内完成"})
+    with seeded.app_context():
+        n = db.session.execute(select(Notification)).scalar_one()
+        assert n.body_text == (
+            "天津市宝坻区司法局联络员：\n\n"
+            "区司法局督办提醒（催办）：以下事项已逾期或亟需推进，请尽快办理并在系统中报送进展。\n\n"
+            "督办意见：请本周内完成\n\n"
+            f"  1. 13 {title}\n"
+            "     完成时限：2024年6月底前；已逾期1天\n"
+            f"     查看：http://127.0.0.1:5000/tasks/{task_id}\n\n"
+            "催办人：区司法局督办科（2024-07-01）\n"
+            "行动计划督办台账")
+
+
 def test_urge_all_overdue_of_a_unit(seeded, client, auth):
     auth.login("dubanke")
     with seeded.app_context():

@@ -230,3 +230,22 @@ def test_two_processes_at_once_sqlite(tmp_path, monkeypatch, smtp_server):  # no
 @pytest.mark.skipif(not TEST_DATABASE_URL, reason="TEST_DATABASE_URL not set: PostgreSQL tests skipped")
 def test_two_processes_at_once_postgresql(tmp_path, monkeypatch, smtp_server):  # noqa: F811
     _concurrent_case(tmp_path, monkeypatch, smtp_server, TEST_DATABASE_URL)
+
+
+def test_each_row_goes_to_the_sender_of_its_channel(tmp_path, monkeypatch, smtp_server):  # noqa: F811
+    """E-mail rows go over SMTP; a row of a channel nobody sends fails at once, with the reason."""
+    app = _app(tmp_path, monkeypatch, smtp_server.port)
+    try:
+        with app.app_context():
+            _one_email()
+            enqueue(dedupe_key="test:pigeon", recipients=["信鸽"], subject="【测试】未知渠道", body_text="{}",
+                    channel="pigeon")
+            db.session.commit()
+            result = deliver_queued(NOW)
+            assert (result.sent, result.failed) == (1, 1)
+            by_key = {r.dedupe_key: r for r in _rows()}
+            assert by_key["test:one"].state == "sent" and smtp_server.keys() == ["test:one"]
+            odd = by_key["test:pigeon"]
+            assert odd.state == "failed" and odd.attempts == 1 and odd.last_error == "未知的发送渠道：pigeon"
+    finally:
+        _close(app)

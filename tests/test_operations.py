@@ -17,9 +17,8 @@ from sqlalchemy import select, text
 
 from tracker import ROOT, create_app
 from tracker.extensions import db
-from tracker.models import Attachment, utcnow
+from tracker.models import Attachment, SchedulerHeartbeat, utcnow
 from tracker.operations.heartbeat import beat, start_beat, stop_beat
-from tracker.operations.models import SchedulerHeartbeat
 from tracker.scheduler import Process, build_scheduler
 
 from .conftest import base_config

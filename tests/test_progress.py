@@ -385,7 +385,7 @@ def test_record_update_service_checks_version_atomically(seeded):
     """The guarded UPDATE refuses a save whose version was bumped after the task was loaded."""
     from tracker.errors import Conflict
     from tracker.models import Task
-    from tracker.reporting.progress import bump_version
+    from tracker.reporting.writing import bump_version
 
     task_id = measure(seeded, "jtj", LEAD)
     with seeded.app_context():

@@ -205,22 +205,22 @@ def test_no_mail_server_writes_eml_files(seeded, tmp_path):
 def test_template_error_is_one_clear_line_and_keeps_others(mail_app, smtp_server, monkeypatch):  # noqa: F811
     from jinja2 import TemplateSyntaxError
 
-    import tracker.notify.reminders as reminders
+    import tracker.notify.email as email_channel
 
-    real = reminders._render
+    real = email_channel._render
 
     def broken(name, **ctx):
         if name == "bureau_digest":
             raise TemplateSyntaxError("unexpected '}'", 3)
         return real(name, **ctx)
 
-    monkeypatch.setattr(reminders, "_render", broken)
+    monkeypatch.setattr(email_channel, "_render", broken)
     runner = mail_app.test_cli_runner()
     result = runner.invoke(args=["send-reminders", "--today", "2024-07-01"])
     assert result.exit_code != 0 and "bureau_digest" in result.output and "Traceback" not in result.output
     with mail_app.app_context():
         kinds = set(db.session.execute(select(Notification.kind)).scalars())
     assert kinds == {"unit_daily"}  # the unit emails were not lost
-    monkeypatch.setattr(reminders, "_render", real)
+    monkeypatch.setattr(email_channel, "_render", real)
     fixed = runner.invoke(args=["send-reminders", "--today", "2024-07-01"])
     assert fixed.exit_code == 0 and "督办日报 1 封" in fixed.output

@@ -409,3 +409,61 @@ def test_urge_goes_to_the_units_robot_even_without_email(app, vendor):
         rows = robot_rows("wecom")
         assert [r.kind for r in rows] == ["urge"]
         assert "请加快进度" in json.loads(rows[0].body_text)["markdown"]["content"]
+
+
+def test_event_notices_reach_the_robots_that_take_them(app, vendor):
+    """One notice, composed once: the email and the robots of the recipient that take 事件通知 say the same."""
+    import re
+
+    from tests.workflow import LEAD, measure, task_row, token_for
+
+    set_robots(app, vendor, owner="区交通局", kinds=("wecom", "dingtalk"))
+    set_robots(app, vendor, owner="bureau", kinds=("feishu",))
+    with app.app_context():
+        jtj = find_owner("区交通局").id
+        ding = db.session.execute(select(Webhook).where(Webhook.kind == "dingtalk")).scalar_one()
+        ding.send_events = False  # this robot takes reminders and urges only
+        db.session.commit()
+    task_id = measure(app, "jtj", LEAD)
+    client, unit, bureau = app.test_client(), token_for(app, "jtj"), token_for(app, "dubanke")
+    r = client.post(f"/api/v1/tasks/{task_id}/updates", headers=unit, json={
+        "status": "pending_review", "progress": 100, "narrative": "已完成", "problems": "", "next_steps": "",
+        "version": task_row(app, task_id)["version"]})
+    assert r.status_code == 201, r.get_json()
+    r = client.post(f"/api/v1/tasks/{task_id}/review", headers=bureau,
+                    json={"decision": "return", "comment": "请补充整改前后对比照片"})
+    assert r.status_code == 201, r.get_json()
+    with app.app_context():
+        rows = [r for r in robot_rows() if r.kind == "event"]
+        keys = sorted(r.dedupe_key for r in rows)
+        assert len(keys) == 2, keys
+        assert re.fullmatch(r"event:claim:\d+:bureau:feishu", keys[0])
+        assert re.fullmatch(rf"event:returned:\d+:unit:{jtj}:wecom", keys[1])
+        email = db.session.execute(select(Notification).where(
+            Notification.dedupe_key == keys[1].rsplit(":", 1)[0])).scalar_one()
+        wecom = next(r for r in rows if r.channel == "wecom")
+        assert wecom.subject == email.subject and email.subject.startswith("【退回】区交通局")
+        email_text = email.body_text
+        deliver_queued(NOW)
+        assert all(r.state == "sent" for r in robot_rows())
+        assert_each_sent_once(vendor, "wecom")
+        assert_each_sent_once(vendor, "feishu")
+    content = vendor.received["wecom"][0]["markdown"]["content"]
+    for line in ("审核意见：请补充整改前后对比照片", "请按审核意见补充佐证材料或整改", f"/tasks/{task_id})"):
+        assert line in content and line.rstrip(")") in email_text
+    assert vendor.received["dingtalk"] == []
+    assert "申请销号（待审核）" in json.dumps(vendor.received["feishu"][0], ensure_ascii=False)
+
+
+def test_robots_and_email_show_the_same_digest_headings(app, vendor):
+    """The digest is composed once: the robot shows the email's section headings."""
+    import re
+
+    set_robots(app, vendor, owner="bureau", kinds=("wecom",))
+    with app.app_context():
+        send_reminders(DAY, NOW, deliver=False)
+        email = db.session.execute(select(Notification).where(
+            Notification.kind == "bureau_digest", Notification.channel == "email")).scalar_one()
+        robot = " ".join(json.loads(r.body_text)["markdown"]["content"] for r in robot_rows("wecom"))
+    headings = re.findall(r"<h3>(.*?)</h3>", email.body_html)
+    assert headings and all(f"**{h}**" in robot for h in headings)

@@ -168,7 +168,7 @@ def test_liaison_to_do_kinds(env):
     assert {"report", "overdue"} <= {i["kind"] for i in late["items"]}
     # An urge shows until the unit reports.
     from tracker.accounts.users import get_user_by_name
-    from tracker.supervision.service import urge
+    from tracker.supervision.urge import urge
 
     with app.app_context():
         urge(get_user_by_name("dubanke"), date(2024, 7, 21), task_id=env["task"], note="请本周内完成")

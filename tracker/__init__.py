@@ -33,6 +33,9 @@ def create_app(config: object | dict | None = None) -> Flask:
     elif config is not None:
         app.config.from_object(config)
     check_secret_key(app)
+    from .reporting.evidence_store import check_setting
+
+    check_setting(app.config)  # TRACKER_EVIDENCE_STORE: files | database
     from .files import private_dir
 
     private_dir(app.instance_path)  # 0700: the database, evidence and mail are the service user's only
@@ -132,7 +135,7 @@ def register_extensions(app: Flask) -> None:
         for engine in db.engines.values():
             if engine.dialect.name == "sqlite":
                 event.listen(engine, "connect", _sqlite_pragmas)
-    from .operations import models  # noqa: F401  (the scheduler heartbeat table)
+    from .reporting import evidence_store  # noqa: F401  (the evidence_blobs table)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
     csrf.init_app(app)
     login_manager.init_app(app)

@@ -32,6 +32,7 @@ ACTION_LABELS = {
     "webhook_set": "设置群机器人",
     "webhook_unset": "删除群机器人",
     "webhook_test": "发送测试消息",
+    "move_evidence": "移动佐证材料",
 }
 
 

@@ -23,6 +23,7 @@ from .operations.cli import (
     seed_command,
 )
 from .plans.cli import export_ledger_command, import_plan_command
+from .reporting.evidence_store import move_evidence_command
 from .supervision.cli import check_overdue_command
 
 
@@ -79,6 +80,7 @@ def run_scheduler_command(no_catch_up: bool) -> None:
 COMMANDS = [
     # setting up and operating (operations/)
     init_db_command, seed_command, bump_revision_command, backup_command, restore_command, health_command,
+    move_evidence_command,
     # accounts, the plan and its ledger
     create_user_command, create_token_command, export_ledger_command, import_plan_command,
     # the daily work: overdue flags, reminders, robots, the scheduler process

@@ -1,4 +1,5 @@
-"""The only place that reads the clock: today's date in the configured zone.
+"""The only place that reads the clock: today's date in the configured zone, and ``utcnow`` for
+the timestamps rows store.
 
 Views, CLI commands and scheduler jobs call ``local_today`` once and pass the
 date down; rules never read the clock themselves.
@@ -8,6 +9,11 @@ from __future__ import annotations
 from datetime import date, datetime, timezone
 from typing import Optional
 from zoneinfo import ZoneInfo
+
+
+def utcnow() -> datetime:
+    """Current UTC time as a naive datetime (portable across SQLite and PostgreSQL): stored timestamps."""
+    return datetime.now(timezone.utc).replace(tzinfo=None)
 
 
 def local_today(tz_name: str) -> date:

@@ -54,6 +54,9 @@ class Config:
 
     # Uploads (evidence files) live outside static/.
     UPLOAD_FOLDER = os.environ.get("TRACKER_UPLOAD_FOLDER", "uploads")
+    # Where new evidence files go (tracker/reporting/evidence_store.py): "files" (UPLOAD_FOLDER, no set-up)
+    # or "database" (the evidence_blobs table, in the report's transaction; for several hosts).
+    EVIDENCE_STORE = os.environ.get("TRACKER_EVIDENCE_STORE", "files").strip().lower() or "files"
     MAX_UPLOAD_BYTES = _int("TRACKER_MAX_UPLOAD_BYTES", 20 * 1024 * 1024)
     MAX_CONTENT_LENGTH = _int("TRACKER_MAX_CONTENT_LENGTH", 60 * 1024 * 1024)
     # Text fields of a form in memory (Werkzeug's default is 500 KB): large enough that an

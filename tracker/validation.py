@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import re
 from datetime import date
-from typing import Any, Iterable, Mapping, Optional
+from typing import Any, Callable, Iterable, Mapping, Optional
 
 from werkzeug.routing import BaseConverter, ValidationError
 
@@ -83,6 +83,19 @@ class StrictIntConverter(BaseConverter):
 
     def to_url(self, value: Any) -> str:
         return str(int(value))
+
+
+# --------------------------------------------------------------------------- several fields at once
+
+def collect(errors: dict[str, list[str]], parse: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """``parse(*args, **kwargs)``; on Invalid, its field errors go into ``errors`` and the value is None.
+
+    Lets a use case check every field of a form and report all problems at once."""
+    try:
+        return parse(*args, **kwargs)
+    except Invalid as exc:
+        errors.update(exc.errors)
+        return None
 
 
 # --------------------------------------------------------------------------- dates
@@ -212,9 +225,3 @@ def parse_json_object(raw: bytes, *, max_bytes: int = MAX_JSON_BYTES, max_depth:
         raise Invalid({"_": ["请求体应为 JSON 对象，例如 {\"status\": \"in_progress\", …}"]})
     return data
 
-
-__all__ = [
-    "INT32_MAX", "MIN_DATE", "MAX_DATE", "parse_int", "parse_id", "parse_date", "StrictIntConverter",
-    "text_problem", "check_text", "require_text", "check_mapping", "parse_json_object", "json_depth",
-    "normalise_newlines",
-]

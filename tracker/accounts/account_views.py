@@ -10,7 +10,8 @@ from ..web.forms import EmptyForm
 from ..web.request import actor
 from . import tokens
 from .account_forms import PasswordChangeForm, TokenCreateForm
-from .admin import LoginThrottled, change_own_password
+from .admin import change_own_password
+from .login import LoginThrottled
 from .sessions import SESSION_KEY
 
 bp = Blueprint("account", __name__, url_prefix="/account")

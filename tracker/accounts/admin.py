@@ -19,8 +19,8 @@ from ..errors import Invalid, NotFound
 from ..extensions import db
 from ..models import LEAD, UNIT_KINDS, AuditLog, Unit, User
 from ..rules.roles import ROLE_LABELS, ROLES, UNIT
-from ..validation import check_text, parse_date, parse_id
-from .login import LoginThrottled, clear_failures, record_failure, release_attempt, reserve_attempt, verify_password
+from ..validation import check_text, collect, parse_date, parse_id
+from .login import clear_failures, record_failure, release_attempt, reserve_attempt, verify_password
 from .tokens import end_access
 from .users import EMAIL_RE, create_user, hash_password, validate_password
 
@@ -334,11 +334,7 @@ def parse_audit_filter(args) -> AuditFilter:
         errors["action"] = ["未知的操作类型"]
     dates: dict[str, Optional[date]] = {}
     for field in ("date_from", "date_to"):
-        dates[field] = None
-        try:
-            dates[field] = parse_date(args.get(field), field=field, label="日期")
-        except Invalid as exc:
-            errors.update(exc.errors)
+        dates[field] = collect(errors, parse_date, args.get(field), field=field, label="日期")
     if dates["date_from"] and dates["date_to"] and dates["date_from"] > dates["date_to"]:
         errors["date_to"] = ["结束日期不能早于开始日期"]
     username = (args.get("username") or "").strip()[:80]
@@ -373,9 +369,3 @@ def search_audit(filt: AuditFilter, page: int = 1, *, tz: str, per_page: int = A
     stmt = stmt.order_by(AuditLog.created_at.desc(), AuditLog.id.desc())
     return db.paginate(stmt, page=max(1, page), per_page=per_page, error_out=False, max_per_page=per_page)
 
-
-__all__ = [
-    "LoginThrottled", "list_users", "all_units", "admin_create_user", "update_user", "set_user_active",
-    "reset_password", "change_own_password", "list_units", "create_unit", "update_unit", "parse_emails",
-    "parse_audit_filter", "search_audit", "AuditFilter", "UnitRow",
-]

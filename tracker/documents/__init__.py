@@ -3,4 +3,4 @@ from flask import Blueprint
 
 bp = Blueprint("documents", __name__, url_prefix="/reports")
 
-from . import models, views  # noqa: E402,F401
+from . import views  # noqa: E402,F401

@@ -11,11 +11,11 @@ from sqlalchemy.exc import IntegrityError
 
 from .. import audit
 from ..extensions import db
+from ..models import BulletinIssue
 from . import docxkit as dk
 from .assessment import Assessment, UnitFigures
 from .charts import score_png
 from .common import change, cn_date, lead_names, path_codes
-from .models import BulletinIssue
 from .periods import Period
 
 GOOD_MIN_SCORE, LAGGING_MAX_SCORE, MAX_NAMED = 90.0, 80.0, 5

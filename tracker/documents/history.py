@@ -18,9 +18,9 @@ from sqlalchemy import select
 
 from ..extensions import db
 from ..models import ProgressUpdate, Review, Task
-from ..rules.status import DONE, IN_PROGRESS, NOT_STARTED, PENDING_REVIEW
+from ..rules.status import APPROVE, DONE, IN_PROGRESS, NOT_STARTED, PENDING_REVIEW, REOPEN, RETURN
 
-UPDATE, APPROVE, RETURN, REOPEN = "update", "approve", "return", "reopen"
+UPDATE = "update"  # a progress report; the other kinds are the review decisions
 
 
 @dataclass(frozen=True)

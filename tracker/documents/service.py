@@ -15,14 +15,13 @@ from sqlalchemy import select
 from .. import audit
 from ..errors import Forbidden, Invalid
 from ..extensions import db
-from ..models import Plan, User
+from ..models import AssessmentRules, Plan, User
 from ..plans.access import get_plan
 from ..plans.rows import load_plan_rows
 from ..rules.roles import ADMIN
 from .assessment import Assessment, Weights, assess
 from .history import Journal, load_journal
 from .hooks import extensions_for
-from .models import AssessmentRules
 from .periods import Period, check_plan_covers, parse_period
 
 WEIGHT_FIELDS = {

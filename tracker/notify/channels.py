@@ -1,5 +1,6 @@
-"""Group-robot channels (SPEC 6.3): per unit (and the bureau) webhooks, which kinds of message they get,
-and the fan-out of one composed message into the outbox, one row per (recipient, channel, rule, date, part).
+"""Channels (SPEC 6.3): one composed message goes to every channel of its recipient (``queue_message``): the
+e-mail (``email.py``) and each group robot (per unit, and the bureau) that takes the message's rule; plus the
+robots' settings. One outbox row per (recipient, channel, rule, date, part).
 
 Dedupe keys: a webhook row's key is the email key of the same message plus the channel
 (``unit:5:daily:2024-07-01:wecom``); parts 2… of a split message add ``:2``, ``:3`` …. Part 1 is inserted
@@ -15,6 +16,7 @@ from datetime import date
 from typing import Optional
 
 from flask import current_app
+from jinja2 import TemplateError
 from sqlalchemy import select
 
 from .. import audit
@@ -22,7 +24,9 @@ from ..errors import Forbidden, Invalid, NotFound
 from ..extensions import db
 from ..models import Unit, User, Webhook, utcnow
 from ..rules.roles import ADMIN, UNIT
+from . import email
 from .compose import Message, check_message
+from .outbox import enqueue
 from .render import render_parts
 from .transport import DeliveryError
 from .webhooks import KIND_LABELS, KINDS, mask, mask_url, parse_allow_hosts, transport_from_config, validate_url
@@ -73,8 +77,6 @@ def fan_out(*, key: str, unit_id: Optional[int], rule: str, kind: str, message: 
 
     Runs in the caller's transaction; returns the number of rows inserted.
     """
-    from .outbox import enqueue  # the outbox imports this package
-
     inserted = 0
     for webhook in webhooks_for(unit_id, rule) if webhooks is None else webhooks:
         parts = render_parts(webhook.kind, message)
@@ -89,6 +91,38 @@ def fan_out(*, key: str, unit_id: Optional[int], rule: str, kind: str, message: 
                 break  # this message is already queued on this robot: add no part
             inserted += int(new)
     return inserted
+
+
+@dataclass
+class Queued:
+    """What ``queue_message`` added: the e-mail (True new, False queued already, None none: no address or
+    ``error``, the e-mail template failing) and the robot rows (parts counted)."""
+
+    email: Optional[bool] = None
+    robots: int = 0
+    error: str = ""
+
+    @property
+    def new(self) -> bool:
+        return bool(self.email) or self.robots > 0
+
+
+def queue_message(message: Message, *, key: str, emails: list[str], unit_id: Optional[int], rule: str,
+                  webhooks: Optional[list[Webhook]] = None) -> Queued:
+    """Queue one composed message on every channel of the unit (None: the bureau): an e-mail to ``emails``
+    when there are any, and each robot that takes ``rule`` (or ``webhooks`` when the caller has them).
+
+    The caller's transaction; a broken e-mail template is reported in ``error`` and the robots still get it.
+    """
+    queued = Queued()
+    if emails:
+        try:
+            queued.email = email.queue(message, key=key, recipients=emails, unit_id=unit_id)
+        except TemplateError as exc:
+            queued.error = str(exc)
+    queued.robots = fan_out(key=key, unit_id=unit_id, rule=rule, kind=message.kind, message=message,
+                            webhooks=webhooks)
+    return queued
 
 
 def payload_title(kind: str, payload: dict) -> str:

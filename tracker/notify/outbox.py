@@ -7,6 +7,8 @@
   commits the claim before talking to SMTP, so two deliverers never send one
   email twice. A claim whose lease ran out (the process died mid-send) becomes
   claimable again: a crash can, at worst, resend once; it never loses an email.
+* Each row carries its channel (``email``, ``wecom``, ``dingtalk``, ``feishu``) and goes to that channel's
+  sender through one lookup (``channel_senders``).
 * A failure keeps the row queued with ``attempts+1``, ``last_error`` and an
   exponential backoff; after ``MAIL_MAX_ATTEMPTS`` it is ``failed`` and shown on
   the outbox page, where a supervisor can resend it.
@@ -26,9 +28,10 @@ from .. import audit
 from ..errors import Invalid, NotFound
 from ..extensions import db
 from ..models import Notification, User, utcnow
-from . import DeliveryError, build_message, split_addresses, transport_from_config
+from .message import EmailSender
 from .robots import Deferred, PermanentError, RobotSender
-from .webhooks import CHANNEL_LABELS, RateLimited
+from .transport import DeliveryError, transport_from_config
+from .webhooks import CHANNEL_LABELS, KINDS, RateLimited
 
 log = logging.getLogger(__name__)
 
@@ -123,21 +126,30 @@ def claim(ids: list[int], now: datetime, lease: timedelta) -> list[int]:
     return sorted(claimed)
 
 
+def channel_senders(config, transport=None) -> dict:
+    """The one lookup of each channel's sender: e-mail rows go through ``transport`` (default: SMTP, or .eml
+    files with no MAIL_SERVER), robot rows to their vendor. A sender has ``send(row, now) -> note`` and
+    ``keeps_note`` (whether the note stays on the sent row)."""
+    email = EmailSender(transport or transport_from_config(config),
+                        config.get("MAIL_DEFAULT_SENDER") or "tracker@localhost")
+    robots = RobotSender(config)
+    return {EMAIL: email, **{kind: robots for kind in KINDS}}
+
+
 def deliver_queued(now: datetime, *, limit: Optional[int] = None, transport=None, chunk: int = 20) -> DeliveryResult:
-    """Deliver every due queued email. ``now`` (naive UTC) drives leases and backoff.
+    """Deliver every due queued row, each through the sender of its channel. ``now`` (naive UTC) drives
+    leases and backoff; ``transport`` replaces the e-mail transport.
 
     Rows are claimed in small chunks (so a slow SMTP server cannot outlive the
     lease of a big claim) and each result is committed right after its send.
     """
     config = current_app.config
-    transport = transport or transport_from_config(config)
-    sender = config.get("MAIL_DEFAULT_SENDER") or "tracker@localhost"
+    senders = channel_senders(config, transport)
     max_attempts = int(config.get("MAIL_MAX_ATTEMPTS") or 5)
     base = int(config.get("MAIL_RETRY_SECONDS") or 300)
     lease = timedelta(seconds=int(config.get("MAIL_LEASE_SECONDS") or 600))
     limit = limit or int(config.get("MAIL_BATCH_SIZE") or 200)
 
-    robots = RobotSender(config)
     result = DeliveryResult()
     ids = list(db.session.execute(
         select(Notification.id).where(_due_condition(now)).order_by(Notification.id).limit(limit)
@@ -149,41 +161,35 @@ def deliver_queued(now: datetime, *, limit: Optional[int] = None, transport=None
             mine = claim(wanted, now, lease)
             result.skipped += len(wanted) - len(mine)
             for notification_id in mine:
-                _deliver_one(notification_id, transport, sender, now, max_attempts, base, result, robots)
+                _deliver_one(notification_id, senders, now, max_attempts, base, result)
     finally:
-        close = getattr(transport, "close", None)
-        if close is not None:
-            close()
+        senders[EMAIL].close()
     return result
 
 
-def _send(row: Notification, transport, sender: str, robots: RobotSender, now: datetime) -> tuple[str, str, int, bool]:
-    """(note, error, retry_after seconds, permanent) of one attempt; raises Deferred when a robot's rate
-    budget is used up."""
-    if row.channel != EMAIL:
-        try:
-            return robots.send(row, now), "", 0, False
-        except RateLimited as exc:
-            return "", str(exc), exc.retry_after, False
-        except PermanentError as exc:
-            return "", str(exc), 0, True
-        except DeliveryError as exc:
-            return "", str(exc), 0, False
-    recipients = split_addresses(row.recipients)
-    if not recipients:
-        return "", "没有收件人地址", 0, False
+def _send(row: Notification, senders: dict, now: datetime) -> tuple[str, str, int, bool]:
+    """(note kept on the row, error, retry_after seconds, permanent) of one attempt through the row's channel;
+    raises Deferred when a robot's rate budget is used up."""
+    sender = senders.get(row.channel)
+    if sender is None:
+        return "", f"未知的发送渠道：{row.channel}", 0, True
     try:
-        return transport.send(build_message(row, sender), recipients) or "", "", 0, False
+        note = sender.send(row, now)
+    except RateLimited as exc:
+        return "", str(exc), exc.retry_after, False
+    except PermanentError as exc:
+        return "", str(exc), 0, True
     except DeliveryError as exc:
         return "", str(exc), 0, False
+    return (note or "") if sender.keeps_note else "", "", 0, False
 
 
-def _deliver_one(notification_id: int, transport, sender: str, now: datetime, max_attempts: int, base: int,
-                 result: DeliveryResult, robots: RobotSender) -> None:
+def _deliver_one(notification_id: int, senders: dict, now: datetime, max_attempts: int, base: int,
+                 result: DeliveryResult) -> None:
     row = db.session.get(Notification, notification_id, populate_existing=True)
     retry_after, permanent = 0, False
     try:
-        note, error, retry_after, permanent = _send(row, transport, sender, robots, now)
+        note, error, retry_after, permanent = _send(row, senders, now)
     except Deferred as exc:
         _finish(notification_id, {"state": QUEUED, "next_attempt_at": exc.until, "last_error": str(exc)})
         result.retrying += 1
@@ -193,11 +199,8 @@ def _deliver_one(notification_id: int, transport, sender: str, now: datetime, ma
         note, error = "", f"{type(exc).__name__}: {exc}"
     attempts = (row.attempts or 0) + 1
     if not error:
-        values = {"state": SENT, "attempts": attempts, "sent_at": now, "next_attempt_at": None,
-                  "last_error": note if getattr(transport, "name", "") == "smtp" and row.channel == EMAIL else ""}
+        values = {"state": SENT, "attempts": attempts, "sent_at": now, "next_attempt_at": None, "last_error": note}
         result.sent += 1
-        if getattr(transport, "name", "") == "file":
-            log.info("mail written to %s (%s)", note, row.subject)
     elif attempts >= max_attempts or permanent:
         values = {"state": FAILED, "attempts": attempts, "last_error": error[:2000], "next_attempt_at": None}
         result.failed += 1

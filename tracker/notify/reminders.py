@@ -2,9 +2,9 @@
 
 ``send_reminders(today)`` evaluates the rules for the days ``today`` covers (just
 today, or, with the working-day rule, every day since the previous working day),
-builds at most one email per unit and one digest into the outbox (unique dedupe
-keys: ``unit:{id}:daily:{date}``, ``bureau:digest:{date}``) and then delivers
-what is queued. Rules, for measures not done:
+composes at most one reminder per unit and one digest (``compose.py``), queues
+each on its recipient's channels, e-mail and robots (unique dedupe keys:
+``unit:{id}:daily:{date}``, ``bureau:digest:{date}``), and then delivers what is queued. Rules, for measures not done:
 
 * 逾期 overdue: on the first overdue day (deadline + 1) and every
   ``OVERDUE_REPEAT_DAYS`` after — to the lead units;
@@ -24,27 +24,24 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Optional
 
-from flask import current_app, render_template
-from jinja2 import TemplateError
+from flask import current_app
 from sqlalchemy import select
 
 from ..extensions import db
-from ..models import Notification, User, utcnow
+from ..models import Notification, utcnow
 from ..plans.periods import roll_periods
 from ..plans.rows import TaskRow, UnitInfo, load_open_measures
 from ..rules.lights import days_left, is_overdue, report_missing, report_owed, report_period
 from ..rules.periods import label_cn
-from ..rules.roles import SUPERVISOR
 from ..rules.status import PENDING_REVIEW
 from ..rules.workdays import covered_days
-from . import compose, split_addresses
-from .channels import fan_out, targets, webhooks_by_owner
-from .outbox import FAILED, DeliveryResult, deliver_queued, enqueue
+from . import compose
+from .channels import Queued, queue_message, targets, webhooks_by_owner
+from .compose import DUE_SOON, OVERDUE, REPORT, due_note, overdue_note
+from .email import bureau_recipients
+from .outbox import FAILED, DeliveryResult, deliver_queued
 
 log = logging.getLogger(__name__)
-
-OVERDUE, DUE_SOON, REPORT = "overdue", "due_soon", "report"
-SECTION_TITLES = {OVERDUE: "逾期", DUE_SOON: "临期", REPORT: "本月进展待报送"}
 
 
 @dataclass(frozen=True)
@@ -132,7 +129,7 @@ class ReminderResult:
 
 
 def task_url(settings: Settings, task_id: int) -> str:
-    return f"{settings.base_url}/tasks/{task_id}"
+    return compose.task_url(settings.base_url, task_id)
 
 
 def _item(task: TaskRow, note: str, settings: Settings) -> Item:
@@ -143,15 +140,6 @@ def _item(task: TaskRow, note: str, settings: Settings) -> Item:
     return Item(task_id=task.id, code=task.code, title=task.title, deadline_text=task.deadline_label,
                 deadline=task.effective_deadline, note=note, url=task_url(settings, task.id),
                 units="、".join(u.name for u in task.lead_units))
-
-
-def overdue_note(deadline: date, today: date) -> str:
-    return f"已逾期{(today - deadline).days}天"
-
-
-def due_note(deadline: date, today: date) -> str:
-    left = (deadline - today).days
-    return "今日到期" if left == 0 else f"距完成时限还有{left}天"
 
 
 def collect_unit_mails(measures: list[TaskRow], days: list[date], today: date,
@@ -205,19 +193,6 @@ def add_all_overdue(mails: dict[int, UnitMail], measures: list[TaskRow], today: 
                 mails[unit.id].add(OVERDUE, _item(task, overdue_note(deadline, today), settings))
 
 
-def unit_subject(mail: UnitMail) -> str:
-    n_over, n_soon, n_rep = (len(mail.sections[s]) for s in (OVERDUE, DUE_SOON, REPORT))
-    parts = []
-    if n_over:
-        parts.append(f"{n_over}项任务已逾期")
-    if n_soon:
-        parts.append(f"{n_soon}项任务临近完成时限")
-    if n_rep:
-        parts.append(f"{n_rep}项任务待报送本月进展")
-    tag = "逾期提醒" if n_over else ("临期提醒" if n_soon else "报送提醒")
-    return f"【{tag}】{mail.unit.name}：" + "，".join(parts)
-
-
 @dataclass
 class Digest:
     today: date
@@ -234,23 +209,6 @@ class Digest:
     def empty(self) -> bool:
         return not (self.new_overdue or self.escalations or self.pending or self.missing or self.no_email
                     or self.failed)
-
-    @property
-    def subject(self) -> str:
-        parts = []
-        if self.new_overdue:
-            parts.append(f"新增逾期{len(self.new_overdue)}项")
-        if self.escalations:
-            parts.append(f"逾期超{self.escalation_days}天{len(self.escalations)}项")
-        if self.pending:
-            parts.append(f"待审核{len(self.pending)}项")
-        if self.missing:
-            parts.append(f"未报送{len(self.missing)}个单位")
-        if self.no_email:
-            parts.append(f"无联络邮箱{len(self.no_email)}个单位")
-        if self.failed:
-            parts.append(f"发送失败邮件{len(self.failed)}封")
-        return f"【督办日报】{self.today.isoformat()}：" + "，".join(parts)
 
 
 def build_digest(measures: list[TaskRow], days: list[date], today: date, settings: Settings,
@@ -279,74 +237,41 @@ def build_digest(measures: list[TaskRow], days: list[date], today: date, setting
     return digest
 
 
-def bureau_recipients(config) -> list[str]:
-    configured = split_addresses(config.get("BUREAU_EMAILS") or "")
-    if configured:
-        return configured
-    emails = db.session.execute(
-        select(User.email).where(User.role == SUPERVISOR, User.active.is_(True), User.email != "").order_by(User.id)
-    ).scalars()
-    return split_addresses(";".join(emails))
-
-
 def units_without_email(measures: list[TaskRow]) -> list[str]:
     """Active units leading an open measure but with no liaison email."""
     names = {unit.name for task in measures for unit in task.lead_units if unit.active and not unit.email_list}
     return sorted(names)
 
 
-def _render(name: str, **context) -> tuple[str, str]:
-    return (render_template(f"email/{name}.txt", **context), render_template(f"email/{name}.html", **context))
+def _tally(result: ReminderResult, queued: Queued, kind: str) -> int:
+    """Records a template error, a duplicate and the robot rows; 1 for a new e-mail, else 0."""
+    if queued.error:
+        result.errors.append(f"邮件模板 {kind} 渲染失败：{queued.error}")
+    elif queued.email is False:
+        result.duplicates += 1
+    result.robot_messages += queued.robots
+    return int(bool(queued.email))
 
 
-def _queue_unit_mail(mail: UnitMail, today: date, settings: Settings, result: ReminderResult, hooks) -> None:
-    """The unit's email (when it has a liaison address) and its group robots' messages."""
-    key = f"unit:{mail.unit.id}:daily:{today.isoformat()}"
-    subject = unit_subject(mail)
-    sections = [(SECTION_TITLES[s], mail.items(s)) for s in (OVERDUE, DUE_SOON, REPORT)]
-    recipients = mail.unit.email_list
-    if not recipients:
+def _queue_unit_mail(mail: UnitMail, today: date, result: ReminderResult, hooks) -> None:
+    """The unit's reminder, composed once: its e-mail (when it has a liaison address) and its robots."""
+    message = compose.unit_daily(mail.unit, today, {s: mail.items(s) for s in (OVERDUE, DUE_SOON, REPORT)})
+    if not mail.unit.email_list:
         result.no_email_units.append(mail.unit.name)
         log.warning("unit %s has reminders but no liaison email", mail.unit.name)
-    else:
-        try:
-            text, html = _render("unit_daily", mail=mail, subject=subject, today=today, settings=settings,
-                                 sections=sections)
-        except TemplateError as exc:
-            result.errors.append(f"邮件模板 unit_daily 渲染失败：{exc}")
-        else:
-            if enqueue(dedupe_key=key, recipients=recipients, subject=subject, body_text=text, body_html=html,
-                       kind="unit_daily", unit_id=mail.unit.id):
-                result.unit_emails += 1
-            else:
-                result.duplicates += 1
-    robots = targets(hooks, mail.unit.id, "reminders")
-    if robots:
-        result.robot_messages += fan_out(key=key, unit_id=mail.unit.id, rule="reminders", kind="unit_daily",
-                                         message=compose.unit_daily(mail, subject, today, sections), webhooks=robots)
+    queued = queue_message(message, key=f"unit:{mail.unit.id}:daily:{today.isoformat()}", emails=mail.unit.email_list,
+                           unit_id=mail.unit.id, rule="reminders", webhooks=targets(hooks, mail.unit.id, "reminders"))
+    result.unit_emails += _tally(result, queued, "unit_daily")
 
 
 def _queue_digest(digest: Digest, config, today: date, settings: Settings, result: ReminderResult, hooks) -> None:
-    key = f"bureau:digest:{today.isoformat()}"
-    robots = targets(hooks, None, "digest")
-    if robots:
-        result.robot_messages += fan_out(key=key, unit_id=None, rule="digest", kind="bureau_digest",
-                                         message=compose.bureau_digest(digest, settings.base_url), webhooks=robots)
-    recipients = bureau_recipients(config)
-    if not recipients:
-        if not robots:
-            result.errors.append("未配置督办邮箱（BUREAU_EMAILS），也没有带邮箱的督办人员，督办日报未生成")
+    robots, emails = targets(hooks, None, "digest"), bureau_recipients(config)
+    if not emails and not robots:
+        result.errors.append("未配置督办邮箱（BUREAU_EMAILS），也没有带邮箱的督办人员，督办日报未生成")
         return
-    try:
-        text, html = _render("bureau_digest", digest=digest, subject=digest.subject, today=today, settings=settings)
-    except TemplateError as exc:
-        result.errors.append(f"邮件模板 bureau_digest 渲染失败：{exc}")
-        return
-    if enqueue(dedupe_key=key, recipients=recipients, subject=digest.subject, body_text=text, body_html=html,
-               kind="bureau_digest"):
-        result.digests += 1
-    else:
-        result.duplicates += 1
+    queued = queue_message(compose.bureau_digest(digest, settings.base_url), key=f"bureau:digest:{today.isoformat()}",
+                           emails=emails, unit_id=None, rule="digest", webhooks=robots)
+    result.digests += _tally(result, queued, "bureau_digest")
 
 
 def build_reminders(today: date) -> ReminderResult:
@@ -361,7 +286,7 @@ def build_reminders(today: date) -> ReminderResult:
     hooks = webhooks_by_owner()
     for mail in sorted(collect_unit_mails(measures, result.days, today, settings).values(),
                        key=lambda m: m.unit.id):
-        _queue_unit_mail(mail, today, settings, result, hooks)
+        _queue_unit_mail(mail, today, result, hooks)
     digest = build_digest(measures, result.days, today, settings, no_email)
     if not digest.empty:
         _queue_digest(digest, config, today, settings, result, hooks)

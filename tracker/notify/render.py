@@ -10,9 +10,12 @@ Formats (vendor docs, see ``webhooks.py``):
   [[{"tag": "text", "text": …}, {"tag": "a", "text": …, "href": …}], …]}}}}``; the request body ≤ 20 KB, so the
   JSON (plus the ``timestamp`` and ``sign`` added at send time) is kept ≤ ``FEISHU_BODY_BYTES``.
 
-A message that does not fit is split between entries into parts titled ``…（1/3）``, ``…（2/3）`` …; a section
-continued on the next part repeats its heading with ``（续）``. Nothing is cut, except a single entry that
-alone exceeds the limit (not possible with the plan's field sizes), whose text is shortened with "…".
+Every vendor shows the same Message: greeting and intro, the facts as ``label：value`` lines, each section's
+heading and numbered entries (linked, with their detail), the closing line and the link.
+
+A message that does not fit is split between facts and entries into parts titled ``…（1/3）``, ``…（2/3）`` …; a
+section continued on the next part repeats its heading with ``（续）``. Nothing is cut, except a single fact or
+entry that alone exceeds the limit (a very long review comment, say), whose text is shortened with "…".
 """
 from __future__ import annotations
 
@@ -33,31 +36,46 @@ def _md(text: str) -> str:
 
 
 def _blocks(msg: Message) -> list[tuple]:
-    blocks: list[tuple] = []
+    """The parts a message may be split between: its facts, then each section's heading and entries."""
+    blocks: list[tuple] = [("fact", label, value) for label, value in msg.facts]
     for section in msg.sections:
-        blocks.append(("section", section.title))
+        blocks.append(("section", section.heading))
         for n, entry in enumerate(section.entries, 1):
-            blocks.append(("entry", n, entry, section.title))
+            blocks.append(("entry", n, entry, section.heading))
     return blocks
+
+
+def _content(msg: Message, blocks, first: bool, last: bool):
+    """One part's content in order, for every vendor: ("text", …), ("fact", label, value), ("section", heading),
+    ("entry", n, entry, heading), ("link", text, url). The greeting and intro open the first part; the closing
+    line and the link end the last."""
+    if first:
+        yield from (("text", t) for t in (msg.greeting, msg.intro) if t)
+    yield from blocks
+    if last and msg.closing:
+        yield ("text", msg.closing)
+    if last and msg.link:
+        yield ("link", msg.link_text, msg.link)
 
 
 # ---------------------------------------------------------------------------------------- per vendor
 
 def _markdown_lines(msg: Message, blocks, first: bool, last: bool, sep: str, detail_fmt: str) -> list[str]:
     lines = []
-    if first and msg.greeting:
-        lines.append(_md(msg.greeting))
-    if first and msg.intro:
-        lines.append(_md(msg.intro))
-    for block in blocks:
-        if block[0] == "section":
+    for block in _content(msg, blocks, first, last):
+        kind = block[0]
+        if kind == "text":
+            lines.append(_md(block[1]))
+        elif kind == "fact":
+            lines.append(f"{_md(block[1])}：{_md(block[2])}")
+        elif kind == "section":
             lines.append(f"**{_md(block[1])}**")
+        elif kind == "link":
+            lines.append(f"[{_md(block[1])}]({block[2]})")
         else:
             _, n, entry, _section = block
             text = f"[{_md(entry.text)}]({entry.url})" if entry.url else _md(entry.text)
             lines.append(f"{n}. {text}" + (sep + detail_fmt.format(_md(entry.detail)) if entry.detail else ""))
-    if last and msg.closing:
-        lines.append(_md(msg.closing))
     return lines
 
 
@@ -73,25 +91,28 @@ def dingtalk(msg: Message, blocks, first: bool, last: bool, marker: str) -> dict
     return {"msgtype": "markdown", "markdown": {"title": title[:100], "text": "\n\n".join(lines)}}
 
 
+def _text(text: str) -> list[dict]:
+    return [{"tag": "text", "text": text}]
+
+
 def feishu(msg: Message, blocks, first: bool, last: bool, marker: str) -> dict:
     rows: list[list[dict]] = []
-    if first and msg.greeting:
-        rows.append([{"tag": "text", "text": msg.greeting}])
-    if first and msg.intro:
-        rows.append([{"tag": "text", "text": msg.intro}])
-    for block in blocks:
-        if block[0] == "section":
-            rows.append([{"tag": "text", "text": f"【{block[1]}】"}])
+    for block in _content(msg, blocks, first, last):
+        kind = block[0]
+        if kind == "text":
+            rows.append(_text(block[1]))
+        elif kind == "fact":
+            rows.append(_text(f"{block[1]}：{block[2]}"))
+        elif kind == "section":
+            rows.append(_text(f"【{block[1]}】"))
+        elif kind == "link":
+            rows.append([{"tag": "a", "text": block[1], "href": block[2]}])
         else:
             _, n, entry, _section = block
-            row = [{"tag": "text", "text": f"{n}. "}]
-            row.append({"tag": "a", "text": entry.text, "href": entry.url} if entry.url
-                       else {"tag": "text", "text": entry.text})
-            rows.append(row)
+            rows.append(_text(f"{n}. ") + [{"tag": "a", "text": entry.text, "href": entry.url} if entry.url
+                                           else {"tag": "text", "text": entry.text}])
             if entry.detail:
-                rows.append([{"tag": "text", "text": f"　　{entry.detail}"}])
-    if last and msg.closing:
-        rows.append([{"tag": "text", "text": msg.closing}])
+                rows.append(_text(f"　　{entry.detail}"))
     return {"msg_type": "post",
             "content": {"post": {"zh_cn": {"title": f"{msg.title}{marker}", "content": rows}}}}
 
@@ -110,13 +131,17 @@ RENDERERS = {
 # ---------------------------------------------------------------------------------------- splitting
 
 def _shrink(block: tuple) -> tuple:
+    """The block with its longest text halved ("…"): only for a single block that alone exceeds the limit."""
+    if block[0] == "fact":
+        _, label, value = block
+        return ("fact", label, value[: max(len(value) // 2, 1)] + "…")
     _, n, entry, section = block
     text, detail = entry.text, entry.detail
     if len(detail) > 20:
         detail = detail[: len(detail) // 2] + "…"
     else:
         text = text[: max(len(text) // 2, 1)] + "…"
-    return ("entry", n, Entry(text, entry.url, detail), section)
+    return ("entry", n, Entry(text, entry.url, detail, entry.measure), section)
 
 
 def paginate(channel: str, msg: Message) -> list[list[tuple]]:
@@ -137,7 +162,7 @@ def paginate(channel: str, msg: Message) -> list[list[tuple]]:
         elif block[0] == "entry":
             carried.append(("section", f"{block[3]}（续）"))
         fresh = carried + [block]
-        while block[0] == "entry" and not fits(fresh, False):
+        while block[0] != "section" and not fits(fresh, False):
             block = _shrink(block)
             fresh = carried + [block]
         if parts[-1]:

@@ -36,6 +36,10 @@ class PermanentError(DeliveryError):
 
 
 class RobotSender:
+    """Delivers the outbox's robot rows (every vendor) to their robot."""
+
+    keeps_note = False  # the vendor's answer is not kept on a sent row
+
     def __init__(self, config, *, sleep=time.sleep, monotonic=time.monotonic):
         self.transport = transport_from_config(config)
         self.interval = float(config["WEBHOOK_FEISHU_INTERVAL"] or 0)

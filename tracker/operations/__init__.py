@@ -1,2 +1,2 @@
-"""Operating the tracker (SPEC 6.7): backup and restore archives, the scheduler's heartbeat and the
-``health`` check, and files written for the service user only."""
+"""Operating the tracker (SPEC 6.7): setting up (``init-db``, ``seed`` with the reference plan and demo
+data, ``bump-revision``), backup and restore archives, the scheduler's heartbeat and the ``health`` check."""

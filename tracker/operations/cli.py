@@ -105,8 +105,9 @@ def backup_command(dest: Path, force: bool) -> None:
         raise _fail(str(exc)) from None
     rows = sum(result.tables.values())
     size = f"{result.size / 1024 / 1024:.1f} MB" if result.size >= 1024 * 1024 else f"{result.size / 1024:.0f} KB"
+    in_database = result.tables.get("evidence_blobs", 0)
     click.echo(f"已备份到 {result.path}（{size}）：{len(result.tables)} 张表 {rows} 行，"
-               f"文件 {result.files} 个。")
+               f"文件 {result.files} 个" + (f"，数据库中的佐证材料 {in_database} 个" if in_database else "") + "。")
 
 
 def _migrate_to(revision: str) -> None:

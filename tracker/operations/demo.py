@@ -19,7 +19,7 @@ from ..plans.view import tree_order
 from ..rules.lights import report_period
 from ..rules.periods import current_period
 from ..rules.roles import SUPERVISOR, UNIT
-from ..rules.status import DONE, IN_PROGRESS, NOT_STARTED, PENDING_REVIEW
+from ..rules.status import APPROVE, DONE, IN_PROGRESS, NOT_STARTED, PENDING_REVIEW
 
 STEPS = [
     "已制定工作方案，明确责任分工和时间节点",
@@ -68,7 +68,7 @@ def _demo_periods(task: Task, today: date, rng: random.Random, reporter, unit_id
             period.completed_on = min(day + timedelta(days=rng.randint(1, 6)), today)
             period.status = DONE
             db.session.add(Review(task_id=task.id, reviewer_id=supervisor.id if supervisor else None,
-                                  decision="approve", comment="本周期材料齐全，同意销号", task_period=period.label,
+                                  decision=APPROVE, comment="本周期材料齐全，同意销号", task_period=period.label,
                                   created_at=datetime.combine(period.completed_on, time(10, 0)) - timedelta(hours=8)))
     current = current_period(task.periods, today)
     if current is not None:
@@ -103,56 +103,65 @@ def generate(today: date, seed: int = 2024) -> int:
         reporter = liaison_by_unit.get(unit_id)
         if task.recurrence_every:
             written += _demo_periods(task, today, rng, reporter, unit_id, supervisor)
-            continue
-        ongoing = task.deadline is None
-        roll = rng.random()
-        if ongoing:
-            outcome = "ongoing"
-        elif task.deadline < today:
-            outcome = "done" if roll < 0.82 else ("pending" if roll < 0.88 else "late")
         else:
-            outcome = "running"
-        last_day = today if outcome in ("ongoing", "late", "running") else min(task.deadline, today)
-        months = _month_starts(plan_start, last_day)
-        # Some measures skipped this month's report (they show in 未报送).
-        if outcome in ("ongoing", "running", "late") and rng.random() < 0.3 and len(months) > 1:
-            months = months[:-1]
-        progress = 0
-        for i, month in enumerate(months):
-            day = min(date(month.year, month.month, rng.randint(10, 24)), last_day)
-            final = i == len(months) - 1
-            if outcome in ("done", "pending") and final:
-                status, progress = PENDING_REVIEW, 100
-            else:
-                target = 95 if outcome in ("done", "pending") else (70 if outcome == "late" else 85)
-                progress = min(target, progress + rng.randint(5, 25))
-                status = IN_PROGRESS
-            entry = ProgressUpdate(
-                task_id=task.id, user_id=reporter.id if reporter else None, unit_id=unit_id,
-                created_at=datetime.combine(day, time(9, rng.randint(0, 59))) - timedelta(hours=8),
-                report_date=day, period=report_period(day), status=status, progress=progress,
-                narrative=(f"{STEPS[-1] if final else STEPS[i % (len(STEPS) - 1)]}，"
-                           f"本月累计完成进度{progress}%"),
-                problems=rng.choice(PROBLEMS), next_steps="持续推进，按时限完成" if status != PENDING_REVIEW else "",
-            )
-            db.session.add(entry)
-            written += 1
-            task.status, task.progress = status, progress
-            task.latest_progress = entry.narrative
-            task.last_report_period = entry.period
-            task.last_reported_at = entry.created_at
-            if status == PENDING_REVIEW:
-                task.claimed_on = day
-        if outcome == "done" and months:
-            approved = min(task.claimed_on + timedelta(days=rng.randint(1, 6)), today)
-            task.status, task.completed_on = DONE, approved
-            task.completed_by_id = supervisor.id if supervisor else None
-            db.session.add(Review(task_id=task.id, reviewer_id=task.completed_by_id, decision="approve",
-                                  comment="材料齐全，同意销号", decided_on=approved,
-                                  created_at=datetime.combine(approved, time(10, 0)) - timedelta(hours=8)))
-        if not months:
-            task.status = NOT_STARTED
-        task.version += 1
+            written += _demo_measure(task, today, rng, reporter, unit_id, supervisor, plan_start)
     audit.record("seed", None, username="system", detail=f"演示进展数据：{written} 条报送（截至 {today.isoformat()}）")
     db.session.commit()
     return written
+
+
+def _outcome(task: Task, today: date, rng: random.Random) -> str:
+    """How a one-off measure's demo story ends as of ``today``: done, pending, late, running or ongoing."""
+    roll = rng.random()
+    if task.deadline is None:
+        return "ongoing"
+    if task.deadline < today:
+        return "done" if roll < 0.82 else ("pending" if roll < 0.88 else "late")
+    return "running"
+
+
+def _demo_measure(task: Task, today: date, rng: random.Random, reporter, unit_id, supervisor,
+                  plan_start: date) -> int:
+    """A one-off measure's demo history: monthly reports from the plan's start, perhaps a claim approved."""
+    outcome = _outcome(task, today, rng)
+    last_day = today if outcome in ("ongoing", "late", "running") else min(task.deadline, today)
+    months = _month_starts(plan_start, last_day)
+    # Some measures skipped this month's report (they show in 未报送).
+    if outcome in ("ongoing", "running", "late") and rng.random() < 0.3 and len(months) > 1:
+        months = months[:-1]
+    progress = 0
+    for i, month in enumerate(months):
+        day = min(date(month.year, month.month, rng.randint(10, 24)), last_day)
+        final = i == len(months) - 1
+        if outcome in ("done", "pending") and final:
+            status, progress = PENDING_REVIEW, 100
+        else:
+            target = 95 if outcome in ("done", "pending") else (70 if outcome == "late" else 85)
+            progress = min(target, progress + rng.randint(5, 25))
+            status = IN_PROGRESS
+        entry = ProgressUpdate(
+            task_id=task.id, user_id=reporter.id if reporter else None, unit_id=unit_id,
+            created_at=datetime.combine(day, time(9, rng.randint(0, 59))) - timedelta(hours=8),
+            report_date=day, period=report_period(day), status=status, progress=progress,
+            narrative=(f"{STEPS[-1] if final else STEPS[i % (len(STEPS) - 1)]}，"
+                       f"本月累计完成进度{progress}%"),
+            problems=rng.choice(PROBLEMS), next_steps="持续推进，按时限完成" if status != PENDING_REVIEW else "",
+        )
+        db.session.add(entry)
+        task.status, task.progress = status, progress
+        task.latest_progress = entry.narrative
+        task.last_report_period = entry.period
+        task.last_reported_at = entry.created_at
+        if status == PENDING_REVIEW:
+            task.claimed_on = day
+    if outcome == "done" and months:
+        approved = min(task.claimed_on + timedelta(days=rng.randint(1, 6)), today)
+        task.status, task.completed_on = DONE, approved
+        task.completed_by_id = supervisor.id if supervisor else None
+        db.session.add(Review(task_id=task.id, reviewer_id=task.completed_by_id, decision=APPROVE,
+                              comment="材料齐全，同意销号", decided_on=approved,
+                              created_at=datetime.combine(approved, time(10, 0)) - timedelta(hours=8)))
+    if not months:
+        task.status = NOT_STARTED
+    task.version += 1
+    return len(months)

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import delete, select, text, update
 
 from ..extensions import db
-from .models import SchedulerHeartbeat
+from ..models import SchedulerHeartbeat
 
 KEEP_STOPPED = timedelta(days=7)
 

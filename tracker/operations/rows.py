@@ -16,13 +16,19 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Iterable, Iterator
 
-from sqlalchemy import MetaData, Table, func, inspect, select, text
+from sqlalchemy import LargeBinary, MetaData, Table, func, inspect, select, text
 from sqlalchemy.engine import Connection
 
 from ..files import open_private
 
 SKIP_TABLES = frozenset({"alembic_version"})
 CHUNK = 500
+# Tables with binary columns (evidence_blobs: up to 20 MB a row) are read and written a few rows at a time.
+BINARY_CHUNK = 4
+
+
+def chunk_size(table: Table) -> int:
+    return BINARY_CHUNK if any(isinstance(c.type, LargeBinary) for c in table.columns) else CHUNK
 
 
 class RowsError(Exception):
@@ -90,7 +96,7 @@ def dump_table(conn: Connection, table: Table, path: Path) -> dict:
     digest = hashlib.sha256()
     rows = 0
     with open_private(path) as fh:
-        result = conn.execution_options(stream_results=True, yield_per=1000).execute(
+        result = conn.execution_options(stream_results=True, yield_per=2 * chunk_size(table)).execute(
             select(table).order_by(*order))
         for row in result.mappings():
             line = (json.dumps({k: encode(v) for k, v in row.items()}, ensure_ascii=False) + "\n").encode()
@@ -132,14 +138,32 @@ def parents_first(table: Table, rows: list[dict]) -> list[dict]:
     return ordered
 
 
-def load_table(conn: Connection, table: Table, path: Path) -> int:
-    rows = list(read_rows(path))
+def _check_columns(table: Table, rows: list[dict]) -> None:
     unknown = set().union(*(r.keys() for r in rows)) - set(table.columns.keys()) if rows else set()
     if unknown:
         raise RowsError(f"表 {table.name} 没有列 {', '.join(sorted(unknown))}：备份与数据库结构不一致")
+
+
+def load_table(conn: Connection, table: Table, path: Path) -> int:
+    chunk = chunk_size(table)
+    if not any(fk.column.table is table for fk in table.foreign_keys):
+        # No row refers to its own table: stream the file, a chunk at a time (bounded memory).
+        loaded, batch = 0, []
+        for row in read_rows(path):
+            batch.append(row)
+            if len(batch) == chunk:
+                _check_columns(table, batch)
+                conn.execute(table.insert(), batch)
+                loaded, batch = loaded + len(batch), []
+        if batch:
+            _check_columns(table, batch)
+            conn.execute(table.insert(), batch)
+        return loaded + len(batch)
+    rows = list(read_rows(path))
+    _check_columns(table, rows)
     rows = parents_first(table, rows)
-    for start in range(0, len(rows), CHUNK):
-        conn.execute(table.insert(), rows[start:start + CHUNK])
+    for start in range(0, len(rows), chunk):
+        conn.execute(table.insert(), rows[start:start + chunk])
     return len(rows)
 
 

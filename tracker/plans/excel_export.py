@@ -99,83 +99,104 @@ def ledger_workbook(plan: Plan, table: LedgerTable, today: date, *, filter_note:
     wb = Workbook()
     ws = wb.active
     ws.title = "工作台账"
-    levels = len(table.level_headers)
     headers = [("序号", CODE_WIDTH)] + [(h, PARENT_WIDTH) for h in table.level_headers] + MEASURE_COLUMNS
-    ncols = len(headers)
-    first_measure_col = 2 + levels
-
-    # Row 1: title with the plan and the as-of date (and the filter, if any).
+    first_measure_col = 2 + len(table.level_headers)
     title = sheet_title(plan, today)
-    cell = _text(ws, 1, 1, title + (f"  筛选：{filter_note}" if filter_note else ""))
-    cell.font = Font(name=FONT_NAME, bold=True, size=14)
-    cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
-    ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=ncols)
-    ws.row_dimensions[1].height = 30
-
-    # Named styles: one assignment per cell (fast for 10,000-row ledgers).
-    def named(name: str, alignment: Alignment, **extra) -> str:
-        extra.setdefault("font", Font(name=FONT_NAME, size=FONT_SIZE))
-        wb.add_named_style(NamedStyle(name=name, border=BORDER, alignment=alignment, **extra))
-        return name
-
-    header_style = named("台账表头", WRAP_CENTER, font=Font(name=FONT_NAME, size=FONT_SIZE, bold=True),
-                         fill=PatternFill("solid", fgColor=HEADER_FILL))
-    body = named("台账正文", WRAP_TOP)
-    center = named("台账居中", WRAP_CENTER)
-    code_style = named("台账序号", Alignment(horizontal="center", vertical="top", wrap_text=True))
-    percent_style = named("台账进度", WRAP_CENTER, number_format="0%")
-    light_styles = {light: named(f"台账预警{light}", WRAP_CENTER, fill=PatternFill("solid", fgColor=rgb))
-                    for light, rgb in LIGHT_FILLS.items()}
+    _title_row(ws, title + (f"  筛选：{filter_note}" if filter_note else ""), len(headers))
+    styles = _LedgerStyles.add_to(wb)
 
     # Row 2: header.
     header_row = 2
     for col, (label, width) in enumerate(headers, start=1):
-        c = _text(ws, header_row, col, label)
-        c.style = header_style
+        _text(ws, header_row, col, label, styles.header)
         ws.column_dimensions[get_column_letter(col)].width = width
 
-    merges: list[tuple[int, int, int]] = []
+    merges: list[Merge] = []
     r = header_row
     for row in table.rows:
         r += 1
-        m: Task = row.measure
-        state: NodeState = row.state
-        _text(ws, r, 1, m.code or "", code_style)
-        for level, cell_value in enumerate(row.parents, start=1):
-            col = 1 + level
-            if isinstance(cell_value, ParentCell):
-                _text(ws, r, col, parent_text(cell_value.task), body)
-                if cell_value.rowspan > 1:
-                    merges.append((r, col, r + cell_value.rowspan - 1))
-            elif cell_value == "":
-                ws.cell(row=r, column=col).style = body
-        col = first_measure_col
-        _text(ws, r, col, m.title, body)
-        _text(ws, r, col + 1, unit_names(m, "lead"), body)
-        _text(ws, r, col + 2, unit_names(m, "co"), body)
-        _text(ws, r, col + 3, m.deadline_label or "", center)
-        _text(ws, r, col + 4, status_label(m.status, m.is_ongoing), center)
-        pct = ws.cell(row=r, column=col + 5, value=round(state.percent / 100.0, 4))
-        pct.style = percent_style
-        _text(ws, r, col + 6, m.latest_progress or "", body)
-        label = LIGHT_LABELS.get(state.light, state.light)
-        if state.overdue_days:
-            label += f"（{state.overdue_days}天）"
-        elif state.reason and state.light == "yellow":
-            label += f"（{state.reason}）"
-        _text(ws, r, col + 7, label, light_styles.get(state.light, light_styles["done"]))
+        merges += _measure_row(ws, r, row, styles, first_measure_col)
 
     # Row heights from the text, page breaks for A3 fitted to the width, parent cells merged per
     # page (their label repeated where a group continues), titles and page numbers on every page.
     # build_ledger's spans never overlap, so the layout adds the merged ranges directly.
     ws.freeze_panes = ws.cell(row=header_row + 1, column=1)
-    PrintLayout(ws, [w for _, w in headers], (1, header_row), header_row + 1, r,
-                [Merge(top, col, bottom) for top, col, bottom in merges]).apply()
+    PrintLayout(ws, [w for _, w in headers], (1, header_row), header_row + 1, r, merges).apply()
     wb.properties.title = title
     wb.properties.creator = "行动计划督办台账"
     if plan.start_date and plan.end_date:  # read back by the import: recurring measures' periods
         wb.properties.keywords = f"{SPAN_KEYWORD}{plan.start_date.isoformat()}/{plan.end_date.isoformat()}"
     return wb
+
+
+def _title_row(ws, text: str, ncols: int) -> None:
+    """Row 1: the plan and the as-of date (and the filter, if any), merged across the table."""
+    cell = _text(ws, 1, 1, text)
+    cell.font = Font(name=FONT_NAME, bold=True, size=14)
+    cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
+    ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=ncols)
+    ws.row_dimensions[1].height = 30
+
+
+@dataclass
+class _LedgerStyles:
+    """Named styles: one assignment per cell (fast for 10,000-row ledgers)."""
+
+    header: str
+    body: str
+    center: str
+    code: str
+    percent: str
+    lights: dict[str, str]
+
+    @classmethod
+    def add_to(cls, wb: Workbook) -> "_LedgerStyles":
+        def named(name: str, alignment: Alignment, **extra) -> str:
+            extra.setdefault("font", Font(name=FONT_NAME, size=FONT_SIZE))
+            wb.add_named_style(NamedStyle(name=name, border=BORDER, alignment=alignment, **extra))
+            return name
+
+        return cls(
+            header=named("台账表头", WRAP_CENTER, font=Font(name=FONT_NAME, size=FONT_SIZE, bold=True),
+                         fill=PatternFill("solid", fgColor=HEADER_FILL)),
+            body=named("台账正文", WRAP_TOP),
+            center=named("台账居中", WRAP_CENTER),
+            code=named("台账序号", Alignment(horizontal="center", vertical="top", wrap_text=True)),
+            percent=named("台账进度", WRAP_CENTER, number_format="0%"),
+            lights={light: named(f"台账预警{light}", WRAP_CENTER, fill=PatternFill("solid", fgColor=rgb))
+                    for light, rgb in LIGHT_FILLS.items()},
+        )
+
+
+def _measure_row(ws, r: int, row, styles: _LedgerStyles, col: int) -> list[Merge]:
+    """One measure's row: its number, parent cells (merged downwards), then from column ``col`` its fields."""
+    m: Task = row.measure
+    state: NodeState = row.state
+    merges: list[Merge] = []
+    _text(ws, r, 1, m.code or "", styles.code)
+    for level, cell_value in enumerate(row.parents, start=1):
+        parent_col = 1 + level
+        if isinstance(cell_value, ParentCell):
+            _text(ws, r, parent_col, parent_text(cell_value.task), styles.body)
+            if cell_value.rowspan > 1:
+                merges.append(Merge(r, parent_col, r + cell_value.rowspan - 1))
+        elif cell_value == "":
+            ws.cell(row=r, column=parent_col).style = styles.body
+    _text(ws, r, col, m.title, styles.body)
+    _text(ws, r, col + 1, unit_names(m, "lead"), styles.body)
+    _text(ws, r, col + 2, unit_names(m, "co"), styles.body)
+    _text(ws, r, col + 3, m.deadline_label or "", styles.center)
+    _text(ws, r, col + 4, status_label(m.status, m.is_ongoing), styles.center)
+    pct = ws.cell(row=r, column=col + 5, value=round(state.percent / 100.0, 4))
+    pct.style = styles.percent
+    _text(ws, r, col + 6, m.latest_progress or "", styles.body)
+    label = LIGHT_LABELS.get(state.light, state.light)
+    if state.overdue_days:
+        label += f"（{state.overdue_days}天）"
+    elif state.reason and state.light == "yellow":
+        label += f"（{state.reason}）"
+    _text(ws, r, col + 7, label, styles.lights.get(state.light, styles.lights["done"]))
+    return merges
 
 
 def ledger_xlsx_bytes(plan: Plan, table: LedgerTable, today: date, *, filter_note: str = "") -> bytes:
@@ -196,9 +217,6 @@ def content_disposition(filename: str, ascii_name: str) -> str:
 
     return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename, safe='')}"
 
-
-__all__ = ["ledger_workbook", "ledger_xlsx_bytes", "sheet_title", "parent_text", "export_filename",
-           "content_disposition", "Optional"]
 
 
 class _ReadAll:

@@ -16,12 +16,10 @@ from __future__ import annotations
 import re
 import zipfile
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
 from io import BytesIO
 from typing import Optional
 
 from openpyxl import load_workbook
-from openpyxl.utils import get_column_letter
 from sqlalchemy import select
 
 from .. import audit
@@ -30,7 +28,8 @@ from ..models import Plan, User
 from ..rules.deadlines import split_extended
 from ..spreadsheets.limits import MAX_COLUMNS, MAX_ROWS, SheetTooLarge, check_workbook
 from ..validation import normalise_newlines, text_problem
-from .ledger_layout import LEVEL_NAMES, ReadError, find_header, span_of_workbook
+from .ledger_cells import MergedSheet, cell_text, clean_title, split_parent_text, where, without_continued
+from .ledger_layout import LEVEL_NAMES, Header, ReadError, find_header, span_of_workbook
 from .service import (
     NodeSpec,
     PlanCounts,
@@ -47,11 +46,7 @@ DEFAULT_MAX_BYTES = 10 * 1024 * 1024
 MAX_UNPACKED_BYTES = 300 * 1024 * 1024  # a zip bomb is refused before parsing
 PREVIEW_ROWS = 20
 
-_PARENT_CODE = re.compile(r"^\s*((?:（[^）\n]{1,8}）)|(?:\([^)\n]{1,8}\))|(?:[一二三四五六七八九十百零〇]+|\d+(?:\.\d+)*)[、.．])\s*(.*)$", re.S)
-_PARENT_ATTR = re.compile(r"(牵头单位|配合单位|完成时限)[:：]")
-_TITLE_SUFFIXES = (re.compile(r"\s*筛选[:：].*$"), re.compile(r"\s*[（(]截至[^）)]*[）)]\s*$"), re.compile(r"工作台账\s*$"))
 _ROW_OF = re.compile(r"第(\d+)行")
-
 
 
 @dataclass
@@ -90,49 +85,6 @@ class ImportReport:
         return not self.problems
 
 
-def where(row: int, col: int) -> str:
-    return f"第{row}行 {get_column_letter(col)}列"
-
-
-def clean_title(text: str) -> str:
-    title = text.strip()
-    for pattern in _TITLE_SUFFIXES:
-        title = pattern.sub("", title).strip()
-    return title
-
-
-def _without_continued(text: str) -> str:
-    """A parent label repeated on a new printed page (``四、标题（续）``) is the same parent."""
-    head, sep, rest = (text or "").partition("\n")
-    if head.rstrip().endswith("（续）"):
-        return head.rstrip()[:-3].rstrip() + sep + rest
-    return text
-
-
-def split_parent_text(text: str) -> tuple[str, str, dict[str, str]]:
-    """``一、标题\\n牵头单位：A；配合单位：B`` -> (code, title, {"lead": "A", "co": "B"})."""
-    lines = text.strip().split("\n", 1)
-    head = lines[0].strip()
-    rest = lines[1] if len(lines) > 1 else ""
-    attrs: dict[str, str] = {}
-    marks = list(_PARENT_ATTR.finditer(rest))
-    if marks:
-        names = {"牵头单位": "lead", "配合单位": "co", "完成时限": "deadline"}
-        for i, m in enumerate(marks):
-            end = marks[i + 1].start() if i + 1 < len(marks) else len(rest)
-            attrs[names[m.group(1)]] = rest[m.end():end].strip().strip("；;").strip()
-        extra = rest[:marks[0].start()].strip()
-    else:
-        extra = rest.strip()
-    if extra:
-        head = f"{head}\n{extra}"
-    m = _PARENT_CODE.match(head)
-    if m and m.group(2).strip():
-        code = m.group(1).strip().rstrip("、.．").strip()
-        return code, m.group(2).strip(), attrs
-    return "", head, attrs
-
-
 def load_sheet(data: bytes, max_bytes: int = DEFAULT_MAX_BYTES):
     """The first worksheet of an .xlsx file; ReadError with a clear message otherwise."""
     if not data:
@@ -167,116 +119,116 @@ def load_sheet(data: bytes, max_bytes: int = DEFAULT_MAX_BYTES):
     return ws
 
 
-class _Sheet:
-    """Cell access that sees through merged ranges."""
-
-    def __init__(self, ws):
-        self.ws = ws
-        self.origin: dict[tuple[int, int], tuple[int, int]] = {}
-        for rng in ws.merged_cells.ranges:
-            top = (rng.min_row, rng.min_col)
-            for r in range(rng.min_row, rng.max_row + 1):
-                for c in range(rng.min_col, rng.max_col + 1):
-                    if (r, c) != top:
-                        self.origin[(r, c)] = top
-
-    def cell(self, row: int, col: int):
-        """(cell holding the value, origin (row, col), is_continuation of a merged range)."""
-        top = self.origin.get((row, col))
-        if top is None:
-            return self.ws.cell(row=row, column=col), (row, col), False
-        return self.ws.cell(row=top[0], column=top[1]), top, True
-
-
-def _is_formula(cell) -> bool:
-    return cell.data_type == "f" or (isinstance(cell.value, str) and cell.value.startswith("=") and cell.data_type != "s")
-
-
-def _cell_text(cell, loc: str, problems: list[PlanProblem], *, allow_date: bool = False, kind: str = "text") -> str:
-    """The text of a cell; formulas and (outside 完成时限) dates are problems naming the cell."""
-    value = cell.value
-    if value is None:
-        return ""
-    if _is_formula(cell):
-        problems.append(PlanProblem(loc, "单元格含公式，请改为文本后再导入"))
-        return ""
-    if isinstance(value, (datetime, date, time)):
-        if allow_date and isinstance(value, (datetime, date)):
-            day = value.date() if isinstance(value, datetime) else value
-            return day.isoformat()
-        problems.append(PlanProblem(loc, "单元格是日期格式，应为文本"))
-        return ""
-    if isinstance(value, bool):
-        return "是" if value else "否"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    if not isinstance(value, str):
-        return str(value)
-    value = normalise_newlines(value).strip()
-    problem = text_problem(value)
-    if problem:
-        problems.append(PlanProblem(loc, f"单元格{problem}，请删除后再导入"))
-        return ""
-    return value
-
-
-
 def read_ledger(data: bytes, title: Optional[str] = None, *, max_bytes: int = DEFAULT_MAX_BYTES) -> ParsedLedger:
     """Parse a ledger-layout workbook into a PlanSpec; ReadError when the file is unusable."""
     ws = load_sheet(data, max_bytes)
     if ws.max_row <= 1 and ws.max_column <= 1 and ws.cell(row=1, column=1).value is None:
         raise ReadError("工作表为空")
     header = find_header(ws)
-    header_row, fields, levels = header.row, header.fields, header.levels
     problems: list[PlanProblem] = []
-    sheet = _Sheet(ws)
+    level_numbers = _level_numbers(header, problems)
+    plan_title = _plan_title(ws, title, header.row, problems)
+    spec = PlanSpec(title=plan_title[:300])
+    spec.start, spec.end = span_of_workbook(ws.parent, plan_title, header.row)
+    if not plan_title:
+        problems.append(PlanProblem("", "缺少计划名称：表头上方没有标题行，请指定计划名称"))
+    rows = _RowReader(MergedSheet(ws), header, level_numbers, spec, problems)
+    for r in range(header.row + 1, ws.max_row + 1):
+        rows.read(r)
+    if not spec.tasks and not problems:
+        problems.append(PlanProblem(f"第{header.row + 1}行", "表头下方没有任何具体工作举措"))
+    return ParsedLedger(spec=spec, problems=problems, preview=rows.preview, level_headers=rows.level_headers,
+                        header_row=header.row)
 
-    if "deadline" not in fields:
-        problems.append(PlanProblem(f"第{header_row}行", "表头缺少“完成时限”列"))
+
+def _level_numbers(header: Header, problems: list[PlanProblem]) -> list[int]:
+    """The parent levels to read, up to a gap in the header's levels; problems for missing columns."""
+    if "deadline" not in header.fields:
+        problems.append(PlanProblem(f"第{header.row}行", "表头缺少“完成时限”列"))
+    levels = header.levels
     level_numbers = sorted(levels)
     if level_numbers and level_numbers != list(range(1, len(level_numbers) + 1)):
         missing = [n for n in range(1, max(level_numbers)) if n not in levels]
-        problems.append(PlanProblem(f"第{header_row}行", f"表头层级断档：缺少“{LEVEL_NAMES.get(missing[0], missing[0])}级任务”列"))
+        problems.append(PlanProblem(f"第{header.row}行", f"表头层级断档：缺少“{LEVEL_NAMES.get(missing[0], missing[0])}级任务”列"))
         level_numbers = [n for n in level_numbers if n < missing[0]]
-    parent_cols = [levels[n] for n in level_numbers]
-    level_headers = [header.level_labels[n] for n in level_numbers]
+    return level_numbers
 
-    # Plan title: the option, else the first text above the header.
+
+def _plan_title(ws, title: Optional[str], header_row: int, problems: list[PlanProblem]) -> str:
+    """The plan title: the option, else the first text of a row above the header."""
     plan_title = (title or "").strip()
     title_problem = text_problem(plan_title, single_line=True)
     if title_problem:
         problems.append(PlanProblem("计划名称", f"计划名称{title_problem}"))
-        plan_title = ""
-    elif not plan_title:
-        for r in range(1, header_row):
-            for c in range(1, min(ws.max_column, MAX_COLUMNS) + 1):
-                value = ws.cell(row=r, column=c).value
-                if isinstance(value, str) and value.strip():
-                    plan_title = clean_title(" ".join(normalise_newlines(value).split("\n")))
-                    if text_problem(plan_title, single_line=True):
-                        problems.append(PlanProblem(where(r, c), f"标题{text_problem(plan_title, single_line=True)}"))
-                        plan_title = ""
-                    break
-            if plan_title:
+        return ""
+    if plan_title:
+        return plan_title
+    for r in range(1, header_row):
+        for c in range(1, min(ws.max_column, MAX_COLUMNS) + 1):
+            value = ws.cell(row=r, column=c).value
+            if isinstance(value, str) and value.strip():
                 break
-    spec = PlanSpec(title=plan_title[:300])
-    spec.start, spec.end = span_of_workbook(ws.parent, plan_title, header_row)
-    if not plan_title:
-        problems.append(PlanProblem("", "缺少计划名称：表头上方没有标题行，请指定计划名称"))
+        else:
+            continue  # no text in this row
+        found = clean_title(" ".join(normalise_newlines(value).split("\n")))
+        problem = text_problem(found, single_line=True)
+        if problem:
+            problems.append(PlanProblem(where(r, c), f"标题{problem}"))
+        elif found:
+            return found
+    return ""
 
-    nodes: dict[tuple, NodeSpec] = {}
-    prev_path: list[Optional[tuple]] = [None] * len(parent_cols)
-    preview: list[PreviewRow] = []
-    measure_fields = [f for f in ("code", "title", "lead", "co", "deadline", "note") if f in fields]
 
-    for r in range(header_row + 1, ws.max_row + 1):
+class _RowReader:
+    """The rows below the header, one at a time, into the plan tree of ``spec``.
+
+    A parent cell is an explicit value, the value of a merged range, or carried down from the
+    rows above (a blank below a value); each row under its parents is one measure."""
+
+    def __init__(self, sheet: MergedSheet, header: Header, level_numbers: list[int], spec: PlanSpec,
+                 problems: list[PlanProblem]):
+        self.sheet, self.header, self.spec, self.problems = sheet, header, spec, problems
+        self.fields = header.fields
+        self.parent_cols = [header.levels[n] for n in level_numbers]
+        self.level_headers = [header.level_labels[n] for n in level_numbers]
+        self.measure_fields = [f for f in ("code", "title", "lead", "co", "deadline", "note") if f in self.fields]
+        self.nodes: dict[tuple, NodeSpec] = {}
+        self.prev_path: list[Optional[tuple]] = [None] * len(self.parent_cols)
+        self.preview: list[PreviewRow] = []
+
+    def read(self, r: int) -> None:
+        own, own_value = self._measure_cells(r)
+        parent_raw, parent_value = self._parent_cells(r)
+        if not (own_value or parent_value) and not own.get("title"):
+            return  # a blank row (or only the tail of merged parent cells)
+        path, gap_at = self._parent_path(parent_raw)
+        if gap_at is not None:
+            self.problems.append(PlanProblem(where(r, self.parent_cols[gap_at - 1]),
+                                             f"层级断档：有{self.level_headers[gap_at]}但缺少{self.level_headers[gap_at - 1]}"))
+        if self.parent_cols and path[0] is None and gap_at is None:
+            self.problems.append(PlanProblem(where(r, self.parent_cols[0]), f"缺少上级任务（{self.level_headers[0]}为空）"))
+        self.prev_path = path
+        measure = self._measure(r, own)
+        parent_key = next((k for k in reversed(path) if k is not None), None)
+        if gap_at is None and parent_key is not None:
+            self.nodes[parent_key].children.append(measure)
+        elif not self.parent_cols:
+            self.spec.tasks.append(measure)
+        if len(self.preview) < PREVIEW_ROWS:
+            self.preview.append(PreviewRow(
+                row=r, code=measure.code, parents=[self.nodes[k].title if k is not None else "" for k in path],
+                title=measure.title, lead="、".join(measure.lead), co="、".join(measure.co),
+                deadline=measure.deadline_text or "",
+            ))
+
+    def _measure_cells(self, r: int) -> tuple[dict[str, str], bool]:
+        """The measure's own fields of row ``r``, and whether the row holds a value of its own."""
         own: dict[str, str] = {}
         any_own_value = False
-        for f in measure_fields:
-            c = fields[f]
-            cell, origin, continued = sheet.cell(r, c)
+        for f in self.measure_fields:
+            cell, origin, continued = self.sheet.cell(r, self.fields[f])
             # A measure field merged over several rows: each row shares the value (reported once).
-            text = _cell_text(cell, where(*origin), [] if continued else problems, allow_date=(f == "deadline"))
+            text = cell_text(cell, where(*origin), [] if continued else self.problems, allow_date=(f == "deadline"))
             if f == "deadline":
                 # A ledger exported by the tracker writes "原时限 → 延至 YYYY-MM-DD": the plan keeps
                 # the original text; the extension is not imported (it lives in the task history).
@@ -284,82 +236,64 @@ def read_ledger(data: bytes, title: Optional[str] = None, *, max_bytes: int = DE
             own[f] = text
             if text and not continued:
                 any_own_value = True
+        return own, any_own_value
+
+    def _parent_cells(self, r: int) -> tuple[list[tuple[str, tuple[int, int], bool]], bool]:
+        """(text, origin, continued) of each parent cell of row ``r``, and whether one starts here."""
         parent_raw: list[tuple[str, tuple[int, int], bool]] = []
-        for c in parent_cols:
-            cell, origin, continued = sheet.cell(r, c)
-            text = _cell_text(cell, where(*origin), problems if origin[0] == r else [])
+        any_own_value = False
+        for c in self.parent_cols:
+            cell, origin, continued = self.sheet.cell(r, c)
+            text = cell_text(cell, where(*origin), self.problems if origin[0] == r else [])
             parent_raw.append((text, origin, continued))
             if text and not continued:
                 any_own_value = True
-        if not any_own_value and not own.get("title"):
-            continue  # a blank row (or only the tail of merged parent cells)
+        return parent_raw, any_own_value
 
-        # Resolve the parent path: explicit value, merged value, or carried down.
+    def _parent_path(self, parent_raw) -> tuple[list[Optional[tuple]], Optional[int]]:
+        """The row's parent keys (explicit, merged or carried down) and the first level gap, if any."""
         path: list[Optional[tuple]] = []
         gap_at: Optional[int] = None
         for i, (text, origin, _continued) in enumerate(parent_raw):
             above = tuple(path)
-            text = _without_continued(text)
-            if text:
-                if i > 0 and path[i - 1] is None and gap_at is None:
-                    gap_at = i
-                key = (path[i - 1] if i > 0 else None, text)
-                path.append(key)
-                if key not in nodes:
-                    code, ptitle, attrs = split_parent_text(text)
-                    loc = where(*origin)
-                    node = NodeSpec(code=code, title=ptitle, lead=split_units(attrs.get("lead")),
-                                    co=split_units(attrs.get("co")), deadline_text=attrs.get("deadline") or None,
-                                    where=loc, cells={k: loc for k in ("title", "lead", "co", "deadline")})
-                    nodes[key] = node
-                    if i == 0:
-                        spec.tasks.append(node)
-                    elif key[0] is not None:
-                        nodes[key[0]].children.append(node)
-                    # else: a level gap, reported below; the node stays unattached.
-            else:
-                carried = prev_path[i] if tuple(prev_path[:i]) == above else None
-                path.append(carried)
-        if gap_at is not None:
-            problems.append(PlanProblem(where(r, parent_cols[gap_at - 1]),
-                                        f"层级断档：有{level_headers[gap_at]}但缺少{level_headers[gap_at - 1]}"))
-        if parent_cols and path[0] is None and gap_at is None:
-            problems.append(PlanProblem(where(r, parent_cols[0]), f"缺少上级任务（{level_headers[0]}为空）"))
-        prev_path = path
+            text = without_continued(text)
+            if not text:
+                path.append(self.prev_path[i] if tuple(self.prev_path[:i]) == above else None)
+                continue
+            if i > 0 and path[i - 1] is None and gap_at is None:
+                gap_at = i
+            key = (path[i - 1] if i > 0 else None, text)
+            path.append(key)
+            if key not in self.nodes:
+                self._add_parent(key, text, origin, i)
+        return path, gap_at
 
-        loc = {f: where(r, fields[f]) for f in measure_fields}
+    def _add_parent(self, key: tuple, text: str, origin: tuple[int, int], level_index: int) -> None:
+        code, ptitle, attrs = split_parent_text(text)
+        loc = where(*origin)
+        node = NodeSpec(code=code, title=ptitle, lead=split_units(attrs.get("lead")),
+                        co=split_units(attrs.get("co")), deadline_text=attrs.get("deadline") or None,
+                        where=loc, cells={k: loc for k in ("title", "lead", "co", "deadline")})
+        self.nodes[key] = node
+        if level_index == 0:
+            self.spec.tasks.append(node)
+        elif key[0] is not None:
+            self.nodes[key[0]].children.append(node)
+        # else: a level gap, reported by ``read``; the node stays unattached.
+
+    def _measure(self, r: int, own: dict[str, str]) -> NodeSpec:
+        loc = {f: where(r, self.fields[f]) for f in self.measure_fields}
         lead, co = split_units(own.get("lead")), split_units(own.get("co"))
-        if header.responsible_only:
+        if self.header.responsible_only:
             lead, co = lead[:1], lead[1:]
             if "lead" in loc:
                 loc["co"] = loc["lead"]
-        measure = NodeSpec(
-            code=own.get("code", ""),
-            title=own.get("title", ""),
-            lead=lead,
-            co=co,
-            deadline_text=own.get("deadline") or None,
-            description=own.get("note", ""),
-            where=f"第{r}行",
-            cells=loc,
-        )
+        measure = NodeSpec(code=own.get("code", ""), title=own.get("title", ""), lead=lead, co=co,
+                           deadline_text=own.get("deadline") or None, description=own.get("note", ""),
+                           where=f"第{r}行", cells=loc)
         if not measure.title:
-            problems.append(PlanProblem(loc.get("title", f"第{r}行"), "缺少具体工作举措"))
-        parent_key = next((k for k in reversed(path) if k is not None), None)
-        if gap_at is None and parent_key is not None:
-            nodes[parent_key].children.append(measure)
-        elif not parent_cols:
-            spec.tasks.append(measure)
-        if len(preview) < PREVIEW_ROWS:
-            preview.append(PreviewRow(
-                row=r, code=measure.code, parents=[nodes[k].title if k is not None else "" for k in path],
-                title=measure.title, lead="、".join(measure.lead), co="、".join(measure.co),
-                deadline=measure.deadline_text or "",
-            ))
-    if not spec.tasks and not problems:
-        problems.append(PlanProblem(f"第{header_row + 1}行", "表头下方没有任何具体工作举措"))
-    return ParsedLedger(spec=spec, problems=problems, preview=preview, level_headers=level_headers,
-                        header_row=header_row)
+            self.problems.append(PlanProblem(loc.get("title", f"第{r}行"), "缺少具体工作举措"))
+        return measure
 
 
 def _row_key(problem: PlanProblem) -> int:
@@ -429,5 +363,3 @@ def _all_unit_names(spec: PlanSpec) -> set[str]:
         stack.extend(node.children)
     return names
 
-
-__all__ = ["read_ledger", "import_plan_file", "ImportReport", "ReadError", "split_parent_text", "clean_title"]

@@ -15,7 +15,6 @@ from ..rules.roles import ADMIN
 from ..web.access import roles_required
 from ..web.request import actor
 from .excel_import import import_plan_file
-from .service import PlanProblem
 from .unit_groups import parse_mapping
 
 bp = Blueprint("imports", __name__)
@@ -126,6 +125,3 @@ def cancel():
         path.unlink(missing_ok=True)
     flash("已取消导入", "info")
     return redirect(url_for("imports.upload"))
-
-
-__all__ = ["upload", "confirm", "cancel", "PlanProblem"]

@@ -5,7 +5,6 @@ Shared by the ledger page and the Excel export so both show the same thing.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
 
 from ..models import LEAD, Task
 from ..rules.lights import NodeState
@@ -92,6 +91,3 @@ def build_ledger(view: PlanView, tasks: list[Task]) -> LedgerTable:
 def unit_names(task: Task, role: str, short: bool = True) -> str:
     units = task.lead_units if role == LEAD else task.co_units
     return "、".join(u.short_name if short else u.full_name for u in units)
-
-
-__all__ = ["build_ledger", "LedgerTable", "LedgerRow", "ParentCell", "unit_names", "Optional"]

@@ -97,9 +97,8 @@ def span_of_workbook(wb, plan_title: str, header_row: int) -> tuple[Optional[dat
     return span
 
 
-
 @dataclass
-class _Header:
+class Header:
     row: int
     fields: dict[str, int]
     levels: dict[int, int]
@@ -107,7 +106,7 @@ class _Header:
     responsible_only: bool  # one 责任单位 column, no 配合单位
 
 
-def find_header(ws) -> _Header:
+def find_header(ws) -> Header:
     for r in range(1, min(ws.max_row, HEADER_SCAN_ROWS) + 1):
         fields: dict[str, int] = {}
         labels: dict[str, str] = {}
@@ -131,6 +130,6 @@ def find_header(ws) -> _Header:
                 levels = {i + 1: c for i, (c, _label) in enumerate(named)}
                 level_labels = {i + 1: label for i, (_c, label) in enumerate(named)}
             responsible_only = labels["lead"] == RESPONSIBLE_HEADER and "co" not in fields
-            return _Header(r, fields, levels, level_labels, responsible_only)
+            return Header(r, fields, levels, level_labels, responsible_only)
     raise ReadError("未找到表头行：前 30 行中没有同时包含“具体工作举措”（或“具体措施”）和“牵头单位”（或“责任单位”）的行")
 

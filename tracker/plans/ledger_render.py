@@ -26,7 +26,7 @@ def measure_cells(row, task_href: str) -> Markup:
     p = int(round(st.percent or 0))
     cls = LIGHT_CLASSES.get(st.light, "secondary")
     title = escape(m.title)
-    link = f'<a href="{escape(task_href)}{m.id}">{title}</a>' if task_href else str(title)
+    link = f'<a href="{escape(task_href)}{m.id}">{title}</a>'
     lead = escape("、".join(link_.unit.short_name for link_ in m.unit_links if link_.role == LEAD))
     co = escape("、".join(link_.unit.short_name for link_ in m.unit_links if link_.role == CO))
     latest = m.latest_progress or ""

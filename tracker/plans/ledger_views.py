@@ -80,7 +80,7 @@ def index():
     units = list(db.session.execute(select(Unit).where(Unit.active.is_(True)).order_by(Unit.kind, Unit.id)).scalars())
     current_unit = request.args.get("unit", "").strip()
     # One URL prefix instead of a url_for per row (10,000-row ledgers).
-    task_href = url_for("tasks.detail", task_id=0)[:-1] if "tasks.detail" in _endpoints() else ""
+    task_href = url_for("tasks.detail", task_id=0)[:-1]
     rows_html = cached(None if key is None else ("ledger_rows", key, task_href), lambda: Markup(render_template(
         "ledger/_rows.html", table=table, task_href=task_href, measure_cells=measure_cells)))
     return render_template(
@@ -89,12 +89,6 @@ def index():
         current_unit=current_unit, unit_names={n for u in units for n in (u.short_name, u.full_name)},
         rows_html=rows_html, order=parse_sort(request.args, LEDGER_SORTS), note=filter_note(view, filt),
     )
-
-
-def _endpoints():
-    from flask import current_app
-
-    return current_app.view_functions
 
 
 @bp.route("/ledger/export.xlsx")

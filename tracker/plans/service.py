@@ -139,42 +139,9 @@ class UnitResolver:
 
 def plan_spec_from_dict(data: dict, source: str = "") -> PlanSpec:
     """A PlanSpec from the JSON seed layout; Invalid on a malformed document."""
-    problems: list[str] = []
-
-    def node(raw, path: str) -> NodeSpec | None:
-        if not isinstance(raw, dict):
-            problems.append(f"{path}：应为对象")
-            return None
-        title = raw.get("title")
-        if not isinstance(title, str) or not title.strip():
-            problems.append(f"{path}.title：缺少任务名称")
-            title = ""
-        kids_raw = raw.get("children", [])
-        if not isinstance(kids_raw, list):
-            problems.append(f"{path}.children：应为列表")
-            kids_raw = []
-        lead, co = raw.get("lead", []), raw.get("co", [])
-        for key, value in (("lead", lead), ("co", co)):
-            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-                problems.append(f"{path}.{key}：应为单位名称列表")
-        kids = [node(k, f"{path}.children[{i}]") for i, k in enumerate(kids_raw)]
-        deadline = raw.get("deadline")
-        if deadline is not None and not isinstance(deadline, str):
-            problems.append(f"{path}.deadline：应为文本")
-            deadline = None
-        return NodeSpec(
-            code=str(raw.get("code", "")).strip(),
-            title=title.strip(),
-            lead=list(lead) if isinstance(lead, list) else [],
-            co=list(co) if isinstance(co, list) else [],
-            deadline_text=deadline,
-            description=str(raw.get("description", "")),
-            children=[k for k in kids if k is not None],
-            where=path,
-        )
-
     if not isinstance(data, dict):
         raise Invalid({"file": [f"{source}：顶层应为对象"]})
+    problems: list[str] = []
     title = data.get("title")
     if not isinstance(title, str) or not title.strip():
         problems.append("title：缺少计划名称")
@@ -191,7 +158,7 @@ def plan_spec_from_dict(data: dict, source: str = "") -> PlanSpec:
     if not isinstance(tasks_raw, list) or not tasks_raw:
         problems.append("tasks：计划没有任务")
         tasks_raw = []
-    tasks = [node(t, f"tasks[{i}]") for i, t in enumerate(tasks_raw)]
+    tasks = [_node_from_dict(t, f"tasks[{i}]", problems) for i, t in enumerate(tasks_raw)]
     if problems:
         raise Invalid({"file": [f"{source} {p}".strip() for p in problems]})
     return PlanSpec(
@@ -201,6 +168,40 @@ def plan_spec_from_dict(data: dict, source: str = "") -> PlanSpec:
         end=dates["end"],
         note=str(data.get("note", "")),
         tasks=[t for t in tasks if t is not None],
+    )
+
+
+def _node_from_dict(raw, path: str, problems: list[str]) -> Optional[NodeSpec]:
+    """One task of the seed layout and its children; what is wrong goes into ``problems`` by path."""
+    if not isinstance(raw, dict):
+        problems.append(f"{path}：应为对象")
+        return None
+    title = raw.get("title")
+    if not isinstance(title, str) or not title.strip():
+        problems.append(f"{path}.title：缺少任务名称")
+        title = ""
+    kids_raw = raw.get("children", [])
+    if not isinstance(kids_raw, list):
+        problems.append(f"{path}.children：应为列表")
+        kids_raw = []
+    lead, co = raw.get("lead", []), raw.get("co", [])
+    for key, value in (("lead", lead), ("co", co)):
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            problems.append(f"{path}.{key}：应为单位名称列表")
+    kids = [_node_from_dict(k, f"{path}.children[{i}]", problems) for i, k in enumerate(kids_raw)]
+    deadline = raw.get("deadline")
+    if deadline is not None and not isinstance(deadline, str):
+        problems.append(f"{path}.deadline：应为文本")
+        deadline = None
+    return NodeSpec(
+        code=str(raw.get("code", "")).strip(),
+        title=title.strip(),
+        lead=list(lead) if isinstance(lead, list) else [],
+        co=list(co) if isinstance(co, list) else [],
+        deadline_text=deadline,
+        description=str(raw.get("description", "")),
+        children=[k for k in kids if k is not None],
+        where=path,
     )
 
 
@@ -310,48 +311,55 @@ def create_plan(spec: PlanSpec, resolver: UnitResolver, *, replace: bool = False
         db.session.flush()
     plan = Plan(title=spec.title, issuer=spec.issuer, start_date=spec.start, end_date=spec.end, note=spec.note)
     db.session.add(plan)
-
-    def build(node: NodeSpec, parent: Optional[Task], level: int, position: int) -> Task:
-        deadline = parse_deadline(node.deadline_text) if node.deadline_text else None
-        leaf = not node.children
-        task = Task(
-            plan=plan,
-            parent=parent,
-            level=level,
-            position=position,
-            code=node.code,
-            title=node.title,
-            description=node.description,
-            deadline=deadline,
-            deadline_text=(node.deadline_text or "").strip(),
-            is_leaf=leaf,
-            status=IN_PROGRESS if leaf and deadline is None else NOT_STARTED,
-            progress=0,
-            version=1,
-        )
-        db.session.add(task)
-        recurring = _recurrence(node) if leaf else None
-        if recurring is not None and spec.start is not None and spec.end is not None:
-            periods_service.attach_periods(task, recurring[0], spec.start, spec.end, recurring[1])
-        pos = 0
-        leads: set[int] = set()
-        for role, names in ((LEAD, node.lead), (CO, node.co)):
-            seen: set[int] = set()
-            for name, unit in ((n, u) for n in names for u in resolver.expand(n)):
-                key = id(unit)
-                # A group's lead member is not also listed as co-operating (a named unit may be both).
-                if key in seen or (role == CO and key in leads and name not in resolver.by_name):
-                    continue
-                seen.add(key)
-                if role == LEAD:
-                    leads.add(key)
-                task.unit_links.append(TaskUnit(unit=unit, role=role, position=pos))
-                pos += 1
-        for i, child in enumerate(node.children):
-            build(child, task, level + 1, i)
-        return task
-
     for i, top in enumerate(spec.tasks):
-        build(top, None, 1, i)
+        _build_task(plan, spec, resolver, top, None, 1, i)
     db.session.flush()
     return plan
+
+
+def _build_task(plan: Plan, spec: PlanSpec, resolver: UnitResolver, node: NodeSpec, parent: Optional[Task],
+                level: int, position: int) -> Task:
+    """The task of ``node`` (its periods when it recurs, its unit links) and, below it, its children's."""
+    deadline = parse_deadline(node.deadline_text) if node.deadline_text else None
+    leaf = not node.children
+    task = Task(
+        plan=plan,
+        parent=parent,
+        level=level,
+        position=position,
+        code=node.code,
+        title=node.title,
+        description=node.description,
+        deadline=deadline,
+        deadline_text=(node.deadline_text or "").strip(),
+        is_leaf=leaf,
+        status=IN_PROGRESS if leaf and deadline is None else NOT_STARTED,
+        progress=0,
+        version=1,
+    )
+    db.session.add(task)
+    recurring = _recurrence(node) if leaf else None
+    if recurring is not None and spec.start is not None and spec.end is not None:
+        periods_service.attach_periods(task, recurring[0], spec.start, spec.end, recurring[1])
+    _link_units(task, node, resolver)
+    for i, child in enumerate(node.children):
+        _build_task(plan, spec, resolver, child, task, level + 1, i)
+    return task
+
+
+def _link_units(task: Task, node: NodeSpec, resolver: UnitResolver) -> None:
+    """Lead units first, then co-operating ones, each unit once per role (groups expanded)."""
+    pos = 0
+    leads: set[int] = set()
+    for role, names in ((LEAD, node.lead), (CO, node.co)):
+        seen: set[int] = set()
+        for name, unit in ((n, u) for n in names for u in resolver.expand(n)):
+            key = id(unit)
+            # A group's lead member is not also listed as co-operating (a named unit may be both).
+            if key in seen or (role == CO and key in leads and name not in resolver.by_name):
+                continue
+            seen.add(key)
+            if role == LEAD:
+                leads.add(key)
+            task.unit_links.append(TaskUnit(unit=unit, role=role, position=pos))
+            pos += 1

@@ -6,10 +6,9 @@ from flask import Blueprint, flash, redirect, render_template, url_for
 from ..errors import Conflict, Invalid
 from ..rules.roles import SUPERVISING
 from ..web.access import roles_required
-from ..web.request import actor, write_today
+from ..web.request import actor, apply_errors, write_today
 from . import extensions as service
 from .forms import DecisionForm, ExtensionForm
-from .task_forms import apply_errors
 
 bp = Blueprint("extensions", __name__)
 
@@ -27,7 +26,7 @@ def request_form(task_id: int):
     try:
         ext = service.request_extension(task_id, actor(), form.service_data(), write_today())
     except Invalid as exc:
-        return _task_page(task_id, ext_form=form, errors=apply_errors(form, exc.errors), status=422)
+        return _task_page(task_id, ext_form=form, errors=apply_errors(form, exc.errors, flash_rest=False), status=422)
     except Conflict as exc:
         form.version.data = str(exc.changes.get("version", ""))
         return _task_page(task_id, ext_form=form, conflict=exc, status=409)
@@ -42,7 +41,7 @@ def deadline_form(task_id: int):
     try:
         service.set_deadline(task_id, actor(), form.service_data(), write_today())
     except Invalid as exc:
-        return _task_page(task_id, deadline_form=form, errors=apply_errors(form, exc.errors), status=422)
+        return _task_page(task_id, deadline_form=form, errors=apply_errors(form, exc.errors, flash_rest=False), status=422)
     except Conflict as exc:
         form.version.data = str(exc.changes.get("version", ""))
         return _task_page(task_id, deadline_form=form, conflict=exc, status=409)
@@ -68,7 +67,7 @@ def decide(ext_id: int):
     try:
         service.decide_extension(ext_id, actor(), form.service_data(), write_today())
     except Invalid as exc:
-        errors = apply_errors(form, exc.errors) + [m for m in form.comment.errors]
+        errors = apply_errors(form, exc.errors, flash_rest=False) + [m for m in form.comment.errors]
         if form.back.data == "list":
             for message in errors:
                 flash(message, "danger")

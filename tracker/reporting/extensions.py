@@ -34,15 +34,13 @@ from ..plans.access import get_task_for, unit_role
 from ..rules.lights import is_overdue
 from ..rules.roles import UNIT
 from ..rules.status import DONE
-from ..validation import parse_date, parse_int
-from .progress import bump_version, check_text, conflict_for
+from ..validation import collect, parse_date
+from .writing import bump_version, check_text, check_version, parse_version, require_mapping
 
 PENDING, APPROVED, REJECTED = "pending", "approved", "rejected"
 STATES = (PENDING, APPROVED, REJECTED)
 STATE_LABELS = {PENDING: "待审批", APPROVED: "已批准", REJECTED: "已驳回"}
 DECISIONS = {"approve": APPROVED, "reject": REJECTED}
-EVENT_KINDS = {"extension_request": "申请延期", "extension_approved": "批准延期", "extension_rejected": "驳回延期",
-               "deadline_change": "调整完成时限"}
 MAX_REASON = 2000
 
 
@@ -58,31 +56,18 @@ def _parse_date(value: Any, errors: dict, key: str = "new_deadline") -> Optional
     if value is not None and not isinstance(value, (str, date)):
         errors[key] = ["完成时限应为 YYYY-MM-DD 格式的文本"]
         return None
-    try:
-        return parse_date(value, field=key, label="新的完成时限", required=True)
-    except Invalid as exc:
-        errors.update(exc.errors)
-        return None
-
-
-def _parse_version(data: Mapping[str, Any], errors: dict) -> Optional[int]:
-    try:
-        return parse_int(data.get("version"), field="version", label="版本号", low=1)
-    except Invalid as exc:
-        errors.update(exc.errors)
-        return None
+    return collect(errors, parse_date, value, field=key, label="新的完成时限", required=True)
 
 
 def parse_request(data: Mapping[str, Any], *, reason_label: str = "申请理由") -> RequestInput:
     """``{new_deadline, reason, version?}`` from a form or JSON; Invalid with field errors otherwise."""
-    if not isinstance(data, Mapping):
-        raise Invalid({"_": ["请求体应为 JSON 对象"]})
+    require_mapping(data)
     errors: dict[str, list[str]] = {}
     new_deadline = _parse_date(data.get("new_deadline"), errors)
     reason = check_text(data.get("reason"), reason_label, errors, "reason", required=True)
     if "reason" not in errors and len(reason) > MAX_REASON:
         errors["reason"] = [f"{reason_label}不超过 {MAX_REASON} 字"]
-    version = _parse_version(data, errors)
+    version = parse_version(data, errors)
     if errors:
         raise Invalid(errors)
     return RequestInput(new_deadline=new_deadline, reason=reason, version=version)
@@ -122,8 +107,7 @@ def request_extension(task_id: int, actor: User, data: Mapping[str, Any] | Reque
     current = task.effective_deadline
     if current is None:
         raise Invalid({"new_deadline": ["长期任务没有完成时限，无需申请延期"]})
-    if inp.version is not None and inp.version != task.version:
-        raise conflict_for(task, inp.version)
+    check_version(task, inp.version)
     if pending_for(task.id) is not None:
         raise _pending_conflict(task)
     if inp.new_deadline <= current:
@@ -164,8 +148,7 @@ class DecisionInput:
 
 
 def parse_decision(data: Mapping[str, Any]) -> DecisionInput:
-    if not isinstance(data, Mapping):
-        raise Invalid({"_": ["请求体应为 JSON 对象"]})
+    require_mapping(data)
     errors: dict[str, list[str]] = {}
     decision = data.get("decision")
     if not isinstance(decision, str) or decision.strip() not in DECISIONS:
@@ -175,7 +158,7 @@ def parse_decision(data: Mapping[str, Any]) -> DecisionInput:
     comment = check_text(data.get("comment"), "审批意见", errors, "comment")
     if decision == "reject" and not comment and "comment" not in errors:
         errors["comment"] = ["驳回时必须填写审批意见，说明理由"]
-    version = _parse_version(data, errors)
+    version = parse_version(data, errors)
     if errors:
         raise Invalid(errors)
     return DecisionInput(decision=decision, comment=comment, version=version)
@@ -200,9 +183,7 @@ def decide_extension(ext_id: int, actor: User, data: Mapping[str, Any] | Decisio
         raise _decided_conflict(ext, task)
     state = DECISIONS[inp.decision]
     if state == APPROVED:
-        based_on = inp.version if inp.version is not None else task.version
-        if task.version != based_on:
-            raise conflict_for(task, based_on)
+        based_on = check_version(task, inp.version)
     won = db.session.execute(
         update(DeadlineExtension).where(DeadlineExtension.id == ext.id, DeadlineExtension.state == PENDING)
         .values(state=state, decided_by_id=actor.id, decided_at=utcnow(), decision_date=today, comment=inp.comment)
@@ -245,9 +226,7 @@ def set_deadline(task_id: int, actor: User, data: Mapping[str, Any] | RequestInp
         raise Forbidden("只有督办人员可以直接调整完成时限")
     inp = data if isinstance(data, RequestInput) else parse_request(data, reason_label="调整理由")
     _open_measure(task)
-    based_on = inp.version if inp.version is not None else task.version
-    if task.version != based_on:
-        raise conflict_for(task, based_on)
+    based_on = check_version(task, inp.version)
     if pending_for(task.id) is not None:
         raise Conflict("该举措有待审批的延期申请，请先在“延期申请”中批准或驳回",
                        current=task, changes={"version": task.version, "extension_state": PENDING})

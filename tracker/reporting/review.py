@@ -20,13 +20,18 @@ from ..models import ProgressUpdate, Review, Task, TaskUnit, User
 from ..plans import periods as periods_service
 from ..plans.access import get_task_for
 from ..rules.periods import label_cn
-from ..rules.status import DONE, IN_PROGRESS, PENDING_REVIEW
-from ..validation import parse_int
-from .progress import bump_version, check_text, conflict_for
+from ..rules.status import (
+    APPROVE,
+    DECISION_LABELS,
+    DECISIONS,
+    DONE,
+    IN_PROGRESS,
+    PENDING_REVIEW,
+    REOPEN,
+    RETURN,
+)
+from .writing import bump_version, check_text, check_version, parse_version, require_mapping
 
-APPROVE, RETURN, REOPEN = "approve", "return", "reopen"
-DECISIONS = (APPROVE, RETURN, REOPEN)
-DECISION_LABELS = {APPROVE: "审核通过（销号）", RETURN: "退回", REOPEN: "重新打开"}
 AUDIT_ACTIONS = {APPROVE: "review_approve", RETURN: "review_return", REOPEN: "reopen"}
 
 
@@ -38,8 +43,7 @@ class ReviewInput:
 
 
 def parse_review(data: Mapping[str, Any], *, version_required: bool = False) -> ReviewInput:
-    if not isinstance(data, Mapping):
-        raise Invalid({"_": ["请求体应为 JSON 对象"]})
+    require_mapping(data)
     errors: dict[str, list[str]] = {}
     decision = data.get("decision")
     if not isinstance(decision, str) or decision.strip() not in DECISIONS:
@@ -50,13 +54,7 @@ def parse_review(data: Mapping[str, Any], *, version_required: bool = False) -> 
     comment = check_text(data.get("comment"), "审核意见", errors, "comment")
     if decision == RETURN and not comment and "comment" not in errors:
         errors["comment"] = ["退回时必须填写审核意见，说明需要补充或整改的内容"]
-    version = None
-    try:
-        version = parse_int(data.get("version"), field="version", label="版本号", low=1)
-    except Invalid as exc:
-        errors.update(exc.errors)
-    if version is None and version_required and "version" not in errors:
-        errors["version"] = ["缺少版本号（version），请刷新页面后重试"]
+    version = parse_version(data, errors, required=version_required)
     if errors:
         raise Invalid(errors)
     return ReviewInput(decision=decision, comment=comment, version=version)
@@ -72,9 +70,7 @@ def review_task(task_id: int, actor: User, data: Mapping[str, Any] | ReviewInput
     inp = data if isinstance(data, ReviewInput) else parse_review(data)
     if not task.is_leaf:
         raise Invalid({"_": ["只能审核具体工作举措"]})
-    based_on = inp.version if inp.version is not None else task.version
-    if task.version != based_on:
-        raise conflict_for(task, based_on)
+    based_on = check_version(task, inp.version)
     if inp.decision in (APPROVE, RETURN) and task.status != PENDING_REVIEW:
         raise Invalid({"decision": ["该举措不在“待审核”状态，不能销号或退回"]})
     if inp.decision == REOPEN and task.status != DONE:

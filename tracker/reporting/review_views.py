@@ -5,10 +5,11 @@ from flask import Blueprint, flash, redirect, render_template, url_for
 
 from ..errors import Conflict, Invalid
 from ..rules.roles import SUPERVISING
+from ..rules.status import APPROVE, RETURN
 from ..web.access import roles_required
-from ..web.request import actor, request_today, write_today
-from .review import APPROVE, RETURN, latest_reports, parse_review, pending_claims, review_task
-from .task_forms import ReviewForm, apply_errors
+from ..web.request import actor, apply_errors, request_today, write_today
+from .review import latest_reports, parse_review, pending_claims, review_task
+from .task_forms import ReviewForm
 from .task_views import _task_page
 
 bp = Blueprint("review", __name__)
@@ -34,7 +35,7 @@ def decide(task_id: int):
         inp = parse_review(form.service_data(), version_required=True)
         review_task(task_id, actor(), inp, write_today())
     except Invalid as exc:
-        general = apply_errors(form, exc.errors)
+        general = apply_errors(form, exc.errors, flash_rest=False)
         return _task_page(task_id, review_form=form, errors=general, status=422)
     except Conflict as exc:
         form.version.data = str(exc.changes.get("version", ""))

@@ -36,15 +36,3 @@ class ReviewForm(FlaskForm):
 
     def service_data(self) -> dict:
         return {"decision": self.decision.data, "comment": self.comment.data, "version": self.version.data}
-
-
-def apply_errors(form: FlaskForm, errors: dict) -> list[str]:
-    """Put service field errors on the form's fields; returns the ones without a field."""
-    general: list[str] = []
-    for name, messages in errors.items():
-        field = getattr(form, name, None) if name in getattr(form, "VISIBLE", ()) else None
-        if field is not None:
-            field.errors = list(field.errors or []) + list(messages)
-        else:
-            general.extend(messages)
-    return general

@@ -11,10 +11,13 @@ from ..rules.deadlines import DeadlineError, read_deadline
 from ..rules.lights import leaf_state
 from ..rules.roles import UNIT
 from ..rules.status import DONE, PENDING_REVIEW, status_label
-from ..web.request import actor, light_rules, request_today, write_today
-from .attachments import PREVIEWABLE, attachment_path, get_attachment_for
-from .progress import QUICK_FILTERS, can_claim, can_report, my_tasks, parse_quick, record_update, task_history
-from .task_forms import ProgressForm, ReviewForm, apply_errors
+from ..web.request import actor, apply_errors, light_rules, request_today, write_today
+from .attachments import PREVIEWABLE, get_attachment_for
+from .evidence_store import open_evidence
+from .history import task_history
+from .mine import QUICK_FILTERS, my_tasks, parse_quick
+from .progress import can_claim, can_report, record_update
+from .task_forms import ProgressForm, ReviewForm
 
 bp = Blueprint("tasks", __name__)
 bp.add_app_template_global(PREVIEWABLE, "previewable")  # evidence that opens in the browser
@@ -119,7 +122,7 @@ def report(task_id: int):
         before = get_task_for(actor(), task_id).progress
         task = record_update(task_id, actor(), form.service_data(), write_today(), files)
     except Invalid as exc:
-        general = apply_errors(form, exc.errors)
+        general = apply_errors(form, exc.errors, flash_rest=False)
         summary = [f"{getattr(form, name).label.text}：{message}" for name in form.VISIBLE
                    for message in (getattr(form, name).errors or ()) if isinstance(message, str)]
         if files or "files" in exc.errors:
@@ -147,9 +150,9 @@ def attachment(attachment_id: int):
     inline, and the response carries a sandboxing CSP; everything else downloads.
     """
     att = get_attachment_for(actor(), attachment_id)
-    path = attachment_path(att)
+    source = open_evidence(att)  # a path (files store) or the bytes (database store)
     inline = request.args.get("inline") == "1" and att.content_type in PREVIEWABLE
-    response = send_file(path, mimetype=att.content_type, as_attachment=not inline,
+    response = send_file(source, mimetype=att.content_type, as_attachment=not inline,
                          download_name=att.original_name, max_age=0, etag=att.sha256)
     if inline:
         response.headers["Content-Security-Policy"] = "sandbox; default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; object-src 'self'"

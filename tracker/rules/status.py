@@ -28,3 +28,10 @@ def status_label(status: str, ongoing: bool = False) -> str:
     if ongoing and status == IN_PROGRESS:
         return ONGOING_LABEL
     return STATUS_LABELS.get(status, status)
+
+
+# A supervisor's decisions on a measure (SPEC 2, Review): 销号, 退回, 重新打开. The review use case and
+# the task history both name them, so the labels live here, below both.
+APPROVE, RETURN, REOPEN = "approve", "return", "reopen"
+DECISIONS = (APPROVE, RETURN, REOPEN)
+DECISION_LABELS = {APPROVE: "审核通过（销号）", RETURN: "退回", REOPEN: "重新打开"}

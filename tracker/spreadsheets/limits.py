@@ -109,7 +109,3 @@ def check_workbook(archive: zipfile.ZipFile) -> Extent:
         except expat.ExpatError:
             raise SheetTooLarge(f"文件内容损坏（{info.filename[:60]} 不是有效的 XML）") from None
     return extent
-
-
-__all__ = ["check_workbook", "SheetTooLarge", "Extent", "MAX_ROWS", "MAX_COLUMNS", "MAX_CELLS",
-           "MAX_MERGED_RANGES", "MAX_MERGED_CELLS"]

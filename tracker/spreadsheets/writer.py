@@ -51,6 +51,3 @@ def write_row(ws, row: int, values: Iterable[Any]) -> None:
     """One row from column A: ``ws.append`` without its formula interpretation."""
     for column, value in enumerate(values, start=1):
         value_cell(ws, row, column, value)
-
-
-__all__ = ["clean", "text_cell", "value_cell", "write_row", "REPLACEMENT"]

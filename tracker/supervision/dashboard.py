@@ -223,6 +223,3 @@ def bar_chart(items: list[tuple[str, int]], width: int = 640, limit: int = 15) -
                  for i, (label, value) in enumerate(items))
     return BarChart(width=width, height=len(bars) * (bar_height + gap) + 8, label_width=label_width,
                     bar_height=bar_height, bars=bars)
-
-
-__all__ = ["overview", "unit_ranking", "completion_series", "line_chart", "bar_chart", "SORT_KEYS", "UnitRow"]

@@ -1,4 +1,4 @@
-"""The bureau's lists (SPEC 3): 逾期清单, 未报送, and 催办 (urge emails via the outbox)."""
+"""The bureau's lists (SPEC 3): 逾期清单 and 未报送 (催办 is ``urge.py``)."""
 from __future__ import annotations
 
 import re
@@ -7,24 +7,17 @@ from datetime import date, timedelta
 from io import BytesIO
 from typing import Optional
 
-from flask import current_app, render_template
-from jinja2 import TemplateError
 from sqlalchemy import select
 
-from .. import audit
-from ..errors import Forbidden, Invalid, NotFound
+from ..errors import Invalid
 from ..extensions import db
-from ..models import LEAD, Plan, ProgressUpdate, Task, TaskEvent, Unit, User
-from ..notify import compose
-from ..notify.channels import fan_out, webhooks_for
-from ..notify.outbox import enqueue
-from ..notify.reminders import Item, Settings, overdue_note, task_url
-from ..plans.access import task_query, unit_role
+from ..models import LEAD, Plan, ProgressUpdate, Task, Unit
+from ..plans.access import unit_role
 from ..plans.rows import TaskRow, UnitInfo, load_open_measures
 from ..plans.view import root_map
 from ..rules.lights import is_overdue, report_owed, report_period
-from ..rules.status import DONE, status_label
-from ..validation import MAX_DATE, MIN_DATE, parse_id, parse_int, require_text
+from ..rules.status import status_label
+from ..validation import MAX_DATE, MIN_DATE, parse_id, parse_int
 
 PERIOD_RE = re.compile(r"^([0-9]{4})-([0-9]{2})$", re.ASCII)
 
@@ -270,99 +263,3 @@ def missing_reports(period: str, unit_id: Optional[int] = None) -> list[MissingU
                 continue
             by_unit.setdefault(link.unit_id, MissingUnit(link.unit)).measures.append(task)
     return sorted(by_unit.values(), key=lambda m: (-len(m.measures), m.unit.id))
-
-
-# --- 催办 -------------------------------------------------------------------------------------
-
-@dataclass
-class UrgeResult:
-    units: list[str] = field(default_factory=list)  # units an email was queued for
-    duplicates: list[str] = field(default_factory=list)  # already urged today
-    tasks: int = 0
-
-
-def urge(actor: User, today: date, *, task_id: Optional[int] = None, unit_id: Optional[int] = None,
-         note: str = "") -> UrgeResult:
-    """Queue an urge email for one measure (to its lead units) or for all overdue measures of a unit.
-
-    The dedupe key includes the date, so a double click sends one email. One commit.
-    """
-    if not actor.is_supervisor:
-        raise Forbidden("只有督办人员可以催办")
-    note = require_text(note, field="note", label="督办意见", max_chars=500)
-    if (task_id is None) == (unit_id is None):
-        raise Invalid({"_": ["请选择催办的任务或单位"]})
-    settings = Settings.from_config(current_app.config)
-    plan: list[tuple[Unit, list[Task], str]] = []
-    if task_id is not None:
-        task = db.session.execute(task_query().where(Task.id == task_id)).scalars().unique().one_or_none()
-        if task is None or not task.is_leaf:
-            raise NotFound("未找到该具体举措")
-        if task.status == DONE:
-            raise Invalid({"task": ["该任务已销号，无需催办"]})
-        leads = [u for u in task.lead_units if u.active]
-        if not leads:
-            raise Invalid({"task": ["该任务没有牵头单位"]})
-        with_email = [u for u in leads if u.email_list or webhooks_for(u.id, "urges")]
-        if not with_email:
-            raise Invalid({"task": [f"牵头单位未设置联络邮箱：{'、'.join(u.name for u in leads)}"]})
-        for unit in with_email:
-            plan.append((unit, [task], f"urge:task:{task.id}:unit:{unit.id}:{today.isoformat()}"))
-    else:
-        unit = db.session.get(Unit, unit_id)
-        if unit is None:
-            raise NotFound("未找到该单位")
-        if not unit.email_list and not webhooks_for(unit.id, "urges"):
-            raise Invalid({"unit": [f"{unit.name} 未设置联络邮箱，无法发送催办邮件"]})
-        tasks = db.session.execute(
-            task_query()
-            .where(Task.is_leaf.is_(True), Task.status != DONE, Task.effective_deadline < today)
-            .where(Task.unit_links.any(unit_id=unit.id, role=LEAD)).order_by(Task.effective_deadline, Task.id)
-        ).scalars().unique().all()
-        tasks = [t for t in tasks if is_overdue(t.status, t.effective_deadline, t.claimed_on, today)]
-        if not tasks:
-            raise Invalid({"unit": [f"{unit.name} 没有牵头的逾期任务"]})
-        plan.append((unit, tasks, f"urge:unit:{unit.id}:{today.isoformat()}"))
-
-    result = UrgeResult()
-    urged_tasks: dict[int, Task] = {}
-    for unit, tasks, key in plan:
-        items = [Item(task_id=t.id, code=t.code, title=t.title, deadline_text=t.deadline_label,
-                      deadline=t.effective_deadline,
-                      note=overdue_note(t.effective_deadline, today)
-                      if t.effective_deadline and t.effective_deadline < today else "",
-                      url=task_url(settings, t.id)) for t in tasks]
-        overdue_count = sum(1 for t in tasks if t.effective_deadline and t.effective_deadline < today)
-        subject = (f"【催办】{unit.name}：请尽快办理{len(tasks)}项逾期任务" if overdue_count == len(tasks)
-                   else f"【催办】{unit.name}：请尽快推进{len(tasks)}项任务")
-        context = dict(unit=unit, items=items, note=note, today=today, subject=subject,
-                       actor_name=actor.display_name or actor.username)
-        try:
-            text = render_template("email/urge.txt", **context)
-            html = render_template("email/urge.html", **context)
-        except TemplateError as exc:
-            db.session.rollback()
-            raise Invalid({"_": [f"邮件模板渲染失败：{exc}"]}) from None
-        new = bool(unit.email_list) and enqueue(dedupe_key=key, recipients=unit.email_list, subject=subject,
-                                                body_text=text, body_html=html, kind="urge", unit_id=unit.id)
-        message = compose.urge(unit, items, note, context["actor_name"], subject, today)
-        new = fan_out(key=key, unit_id=unit.id, rule="urges", kind="urge", message=message) > 0 or new
-        if new:
-            result.units.append(unit.name)
-            for t in tasks:
-                urged_tasks[t.id] = t
-        else:
-            result.duplicates.append(unit.name)
-    for t in urged_tasks.values():
-        db.session.add(TaskEvent(task_id=t.id, kind="urge", actor_id=actor.id, event_date=today,
-                                 note=(note or "催办") + f"（催办邮件已加入发送队列：{'、'.join(result.units)}）"))
-    result.tasks = len(urged_tasks)
-    if result.units:
-        if task_id is not None:
-            audit.record("urge", actor, target_type="task", target_id=task_id,
-                         detail=f"催办单位：{'、'.join(result.units)}；{note}")
-        else:
-            audit.record("urge", actor, target_type="unit", target_id=unit_id,
-                         detail=f"催办{result.tasks}项逾期任务：{'、'.join(result.units)}；{note}")
-    db.session.commit()
-    return result

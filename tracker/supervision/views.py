@@ -25,8 +25,8 @@ from .service import (
     overdue_workbook,
     parse_overdue_filter,
     parse_period,
-    urge,
 )
+from .urge import urge
 
 bp = Blueprint("bureau", __name__)
 

@@ -1,7 +1,7 @@
 """Error pages and the one mapping of domain errors to HTTP answers."""
 from __future__ import annotations
 
-from flask import Flask, flash, jsonify, redirect, render_template, request, url_for
+from flask import Flask, flash, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
@@ -59,6 +59,3 @@ def register(app: Flask) -> None:
         db.session.rollback()
         app.logger.exception("Unhandled error on %s %s", request.method, request.path)
         return error_response(500)
-
-
-__all__ = ["register", "error_response", "redirect", "url_for"]

@@ -100,12 +100,20 @@ def actor():
     return current_user._get_current_object()
 
 
-def apply_errors(form, errors: dict[str, list[str]]) -> None:
-    """Attach a service's field errors (``Invalid.errors``) to the form; the rest become flashed messages."""
+def apply_errors(form, errors: dict[str, list[str]], *, flash_rest: bool = True) -> list[str]:
+    """Attach a service's field errors (``Invalid.errors``) to the form's fields and return the messages
+    that have no field there (flashed too, unless ``flash_rest`` is False: the task page lists them itself).
+    A form with ``VISIBLE`` (field names) shows errors only on those fields."""
+    visible = getattr(form, "VISIBLE", None)
+    rest: list[str] = []
     for name, messages in errors.items():
-        field = getattr(form, name, None) if name in form._fields else None
-        if field is not None:
+        shown = name in form._fields and (visible is None or name in visible)
+        if shown:
+            field = form[name]
             field.errors = list(field.errors or []) + list(messages)
         else:
-            for message in messages:
-                flash(message, "danger")
+            rest.extend(messages)
+    if flash_rest:
+        for message in rest:
+            flash(message, "danger")
+    return rest

@@ -7,8 +7,8 @@ from typing import Optional
 from sqlalchemy import DateTime, Float, ForeignKey, Integer, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from ..clock import utcnow
 from ..extensions import db
-from ..models import utcnow
 
 
 class AssessmentRules(db.Model):
