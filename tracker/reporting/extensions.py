@@ -35,7 +35,7 @@ from ..rules.lights import is_overdue
 from ..rules.roles import UNIT
 from ..rules.status import DONE
 from ..validation import collect, parse_date
-from .writing import bump_version, check_text, check_version, parse_version, require_mapping
+from .writing import bump_version, check_choice, check_text, check_version, parse_version, require_mapping
 
 PENDING, APPROVED, REJECTED = "pending", "approved", "rejected"
 STATES = (PENDING, APPROVED, REJECTED)
@@ -150,11 +150,8 @@ class DecisionInput:
 def parse_decision(data: Mapping[str, Any]) -> DecisionInput:
     require_mapping(data)
     errors: dict[str, list[str]] = {}
-    decision = data.get("decision")
-    if not isinstance(decision, str) or decision.strip() not in DECISIONS:
-        errors["decision"] = ["审批结论应为 approve（批准）或 reject（驳回）"]
-        decision = ""
-    decision = decision.strip()
+    decision = check_choice(data.get("decision"), DECISIONS, "审批结论应为 approve（批准）或 reject（驳回）",
+                            errors, "decision")
     comment = check_text(data.get("comment"), "审批意见", errors, "comment")
     if decision == "reject" and not comment and "comment" not in errors:
         errors["comment"] = ["驳回时必须填写审批意见，说明理由"]

@@ -30,7 +30,7 @@ from ..rules.status import (
     REOPEN,
     RETURN,
 )
-from .writing import bump_version, check_text, check_version, parse_version, require_mapping
+from .writing import bump_version, check_choice, check_text, check_version, parse_version, require_mapping
 
 AUDIT_ACTIONS = {APPROVE: "review_approve", RETURN: "review_return", REOPEN: "reopen"}
 
@@ -45,12 +45,8 @@ class ReviewInput:
 def parse_review(data: Mapping[str, Any], *, version_required: bool = False) -> ReviewInput:
     require_mapping(data)
     errors: dict[str, list[str]] = {}
-    decision = data.get("decision")
-    if not isinstance(decision, str) or decision.strip() not in DECISIONS:
-        errors["decision"] = ["审核结论应为 approve（销号）、return（退回）或 reopen（重新打开）"]
-        decision = ""
-    else:
-        decision = decision.strip()
+    decision = check_choice(data.get("decision"), DECISIONS,
+                            "审核结论应为 approve（销号）、return（退回）或 reopen（重新打开）", errors, "decision")
     comment = check_text(data.get("comment"), "审核意见", errors, "comment")
     if decision == RETURN and not comment and "comment" not in errors:
         errors["comment"] = ["退回时必须填写审核意见，说明需要补充或整改的内容"]

@@ -38,6 +38,14 @@ def check_text(value: Any, label: str, errors: dict, key: str, *, required: bool
     return _check_text(value, field=key, label=label, errors=errors, required=required, max_bytes=MAX_TEXT_BYTES)
 
 
+def check_choice(value: Any, choices, message: str, errors: dict, key: str) -> str:
+    """``value`` stripped when it is one of ``choices``; else "" and ``message`` as the field's error."""
+    if not isinstance(value, str) or value.strip() not in choices:
+        errors[key] = [message]
+        return ""
+    return value.strip()
+
+
 def parse_version(data: Mapping[str, Any], errors: dict, *, required: bool = False) -> Optional[int]:
     """The task version the client saw (``version``); errors collected. None when absent and optional."""
     version = collect(errors, parse_int, data.get("version"), field="version", label="版本号", low=1)
