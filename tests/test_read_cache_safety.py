@@ -163,3 +163,23 @@ def test_create_app_installs_its_listeners_explicitly(app, tmp_path):
             assert db.session.execute(text("PRAGMA foreign_keys")).scalar() == 1
             assert db.session.execute(text("PRAGMA busy_timeout")).scalar() == 30000
         db.session.remove()
+
+
+def test_remember_names_what_it_needs_and_the_cache_keys_it_by_revision(seeded):
+    builds = []
+
+    def build():
+        builds.append(1)
+        return len(builds)
+
+    with seeded.app_context():
+        readcache.clear()
+        assert readcache.remember("answer", ("plan", 1), build) == 1
+        assert readcache.remember("answer", ("plan", 1), build) == 1  # kept for this revision
+        assert readcache.remember("answer", ("plan", 2), build) == 2  # other params: another value
+        bump_revision(db.session)
+        db.session.commit()
+        assert readcache.remember("answer", ("plan", 1), build) == 3  # a new revision: built again
+        assert readcache.remember("answer", ("plan", 1), build, revision=None) == 4  # no revision: never kept
+        assert readcache.remember("answer", ("plan", 1), build, revision=None) == 5
+        db.session.remove()

@@ -77,7 +77,8 @@ def _check_values() -> bool:
 
 
 def cached(key: Hashable | None, build: Callable[[], T]) -> T:
-    """The value for ``key`` (built and kept on a miss); ``key`` None builds without caching.
+    """The value for ``key`` (built and kept on a miss); ``key`` None builds without caching. Callers use
+    ``remember`` (or ``PlanView.derived``), which make the key.
 
     The value must be immutable (see the module docstring); checked in testing and debug mode.
     """
@@ -96,6 +97,17 @@ def cached(key: Hashable | None, build: Callable[[], T]) -> T:
         while len(_entries) > MAX_ENTRIES:
             _entries.popitem(last=False)
     return value
+
+
+_CURRENT = object()
+
+
+def remember(what: str, params: Hashable, build: Callable[[], T], *, revision=_CURRENT) -> T:
+    """The value of ``what`` for ``params`` as of a data revision (the current one unless ``revision``
+    is given): built once per revision in this process. Callers name what they need; the key (database,
+    revision, what, params) is made here. No revision recorded yet: built every time, never kept."""
+    rev = revision_key() if revision is _CURRENT else revision
+    return cached(None if rev is None else (what, rev, params), build)
 
 
 def clear() -> None:

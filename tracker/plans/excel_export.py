@@ -229,8 +229,8 @@ class _ReadAll:
 def export_plan_ledger(path, plan_id: Optional[int], today: date, config) -> int:
     """Write the whole ledger of a plan to ``path``; returns the number of measure rows."""
     from ..rules.lights import LightRules
-    from .ledger import build_ledger
     from .access import get_plan
+    from .ledger import build_ledger
     from .view import load_plan_view
 
     plan = get_plan(plan_id)

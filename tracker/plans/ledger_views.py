@@ -8,19 +8,18 @@ from flask import Blueprint, render_template, request, send_file, url_for
 from markupsafe import Markup
 from sqlalchemy import select
 
-from ..cache.readcache import cached
 from ..extensions import db
 from ..models import Unit
 from ..rules.lights import LIGHT_LABELS
 from ..rules.status import STATUS_LABELS
 from ..validation import parse_id
 from ..web.request import actor, light_rules, request_today
+from .access import get_plan, list_plans, plan_roots
 from .excel_export import content_disposition, export_filename, ledger_xlsx_bytes, parent_head
 from .ledger import build_ledger
 from .ledger_render import measure_cells
 from .service import level_name
 from .sorting import LEDGER_SORTS, parse_sort, sort_measures
-from .access import get_plan, list_plans, plan_roots
 from .view import filter_with_context, load_plan_view, parse_filter
 
 bp = Blueprint("ledger", __name__)
@@ -42,9 +41,9 @@ def _load():
     filt = parse_filter(request.args)
     order = parse_sort(request.args, LEDGER_SORTS)
     view = load_plan_view(plan, actor(), today, light_rules(), root_id=filt.root_id)
-    key = None if view.cache_key is None else ("ledger_table", view.cache_key, astuple(filt), order)
-    table = cached(key, lambda: build_ledger(view, sort_measures(filter_with_context(view, filt), view.states, order)))
-    return today, plan, view, filt, table, key
+    table = view.derived("ledger_table", (astuple(filt), order),
+                         lambda: build_ledger(view, sort_measures(filter_with_context(view, filt), view.states, order)))
+    return today, plan, view, filt, table, (astuple(filt), order)
 
 
 def filter_args() -> dict[str, str]:
@@ -81,7 +80,7 @@ def index():
     current_unit = request.args.get("unit", "").strip()
     # One URL prefix instead of a url_for per row (10,000-row ledgers).
     task_href = url_for("tasks.detail", task_id=0)[:-1]
-    rows_html = cached(None if key is None else ("ledger_rows", key, task_href), lambda: Markup(render_template(
+    rows_html = view.derived("ledger_rows", (key, task_href), lambda: Markup(render_template(
         "ledger/_rows.html", table=table, task_href=task_href, measure_cells=measure_cells)))
     return render_template(
         "ledger/index.html", plan=plan, plans=list_plans(), view=view, table=table, filt=filt,

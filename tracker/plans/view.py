@@ -11,8 +11,9 @@ from dataclasses import dataclass
 from datetime import date
 from functools import cached_property
 from types import MappingProxyType
-from typing import Iterable, Mapping, Optional
+from typing import Callable, Hashable, Iterable, Mapping, Optional, TypeVar
 
+from ..cache.readcache import remember, revision_key
 from ..errors import Invalid, NotFound
 from ..models import Plan, User
 from ..rules.lights import LIGHT_LABELS, LIGHTS, LightRules, NodeState, evaluate_tree
@@ -21,6 +22,8 @@ from ..rules.status import DONE, IN_PROGRESS, NOT_STARTED, STATUSES
 from ..validation import parse_int
 from .access import find_unit
 from .rows import TaskRow, load_plan_rows
+
+T = TypeVar("T")
 
 
 def unit_task_ids(tasks: Iterable[TaskRow], unit_id: int) -> set[int]:
@@ -48,8 +51,13 @@ class PlanView:
     states: Mapping[int, NodeState]
     visible: frozenset[int]  # ids the reader may see
     own: frozenset[int] = frozenset()  # ids the reader's unit is responsible for (unit users)
-    # Identifies (data revision, plan, day, rules, visibility) for read caches; None: don't cache.
-    cache_key: Optional[tuple] = None
+    revision: Optional[Hashable] = None  # the data revision it was read at (None: nothing is cached)
+    params: tuple = ()  # what else it depends on: plan, day, rules, visibility, subtree
+
+    def derived(self, what: str, params: Hashable, build: Callable[[], T]) -> T:
+        """A value computed from this view (a ledger table, the dashboard's figures), kept while the view's
+        data revision is current: callers name it, the read cache keys it."""
+        return remember(what, (self.params, params), build, revision=self.revision)
 
     @cached_property
     def by_id(self) -> dict[int, TaskRow]:
@@ -113,19 +121,18 @@ def load_plan_view(plan: Plan, actor: User, today: date, rules: LightRules,
     With ``root_id`` (a first-level task) a reader who sees everything gets only that
     subtree, which is all a ledger filtered to it needs (its roll-ups are complete).
     """
-    from ..cache.readcache import cached, revision_key
-
     if not actor.can_read_all:
         root_id = None  # a unit's visibility is computed over the whole plan
     rev = revision_key()
-    key = None if rev is None else ("plan_view", rev, plan.id, today, rules, visibility_key(actor), root_id)
+    params = (plan.id, today, rules, visibility_key(actor), root_id)
 
     def build():
         view = view_from_tasks(plan, actor, today, rules, load_plan_rows(plan.id, root_id))
         return view.tasks, view.states, view.visible, view.own
 
-    tasks, states, visible, own = cached(key, build)
-    return PlanView(plan=plan, today=today, tasks=tasks, states=states, visible=visible, own=own, cache_key=key)
+    tasks, states, visible, own = remember("plan_view", params, build, revision=rev)
+    return PlanView(plan=plan, today=today, tasks=tasks, states=states, visible=visible, own=own, revision=rev,
+                    params=params)
 
 
 def view_from_tasks(plan: Plan, actor: User, today: date, rules: LightRules, tasks: list[TaskRow]) -> PlanView:

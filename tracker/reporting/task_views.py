@@ -5,8 +5,8 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from wtforms.fields.choices import SelectChoice
 
 from ..errors import Conflict, Invalid
-from ..plans.periods import period_cards
 from ..plans.access import ancestors, get_task_for, unit_role
+from ..plans.periods import period_cards
 from ..rules.deadlines import DeadlineError, read_deadline
 from ..rules.lights import leaf_state
 from ..rules.roles import UNIT

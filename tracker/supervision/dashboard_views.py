@@ -4,7 +4,6 @@ from __future__ import annotations
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from ..cache.readcache import cached
 from ..errors import Invalid, NotFound
 from ..notify.todo import badge_count, todo_for
 from ..plans.access import get_plan, list_plans
@@ -53,8 +52,7 @@ def index():
         return ov, ranking, line_chart(series, ov.total), bar_chart([(r.name, r.overdue) for r in by_overdue])
 
     # Computed once per data revision, day, reader and sort (cache/readcache.py).
-    key = None if view.cache_key is None else ("dashboard", view.cache_key, unit_id, sort, descending)
-    ov, ranking, line, bars = cached(key, build)
+    ov, ranking, line, bars = view.derived("dashboard", (unit_id, sort, descending), build)
     keep = {k: request.args[k] for k in ("plan", "today") if request.args.get(k, "").strip()}
     return render_template(
         "dashboard/index.html", plan=plan, plans=list_plans(), ov=ov, ranking=ranking, today=today,

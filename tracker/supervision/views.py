@@ -9,8 +9,8 @@ from sqlalchemy import select
 from ..errors import Invalid, NotFound
 from ..extensions import db
 from ..models import Plan, Unit
-from ..plans.excel_export import content_disposition
 from ..plans.access import list_plans
+from ..plans.excel_export import content_disposition
 from ..rules.lights import report_period
 from ..rules.roles import READERS, SUPERVISING
 from ..validation import parse_id
