@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.plan_sizes import make_bench_app  # noqa: E402
+from bench.synth import make_bench_app  # noqa: E402
 
 TODAY = date(2024, 12, 31)
 

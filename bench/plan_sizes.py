@@ -9,7 +9,6 @@ client, logged in as an admin, and the median of a few runs is reported.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
 import tempfile
@@ -31,20 +30,8 @@ README_START = "<!-- bench:start -->"
 README_END = "<!-- bench:end -->"
 
 
-def make_bench_app(db_path: Path):
-    os.environ.setdefault("TRACKER_INSTANCE_PATH", str(db_path.parent / "instance"))
-    from tracker import create_app
-    from tracker.extensions import db
-
-    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{db_path}", "SECRET_KEY": "bench",
-                      "WTF_CSRF_ENABLED": False, "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000"})
-    with app.app_context():
-        db.create_all()
-    return app
-
-
 def build(db_path: Path, measures: int):
-    from bench.synth import populate
+    from bench.synth import make_bench_app, populate
     from tracker.extensions import db
     from tracker.models import User
 

@@ -10,6 +10,7 @@ per measure. Run alone to build a SQLite file:
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import sys
 from datetime import date, datetime
@@ -55,6 +56,18 @@ def _fix_sequences() -> None:
     for table in ("units", "plans", "tasks", "progress_updates"):
         db.session.execute(text(
             f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), COALESCE((SELECT MAX(id) FROM {table}), 1))"))
+
+
+def make_bench_app(db_path: Path):
+    os.environ.setdefault("TRACKER_INSTANCE_PATH", str(db_path.parent / "instance"))
+    from tracker import create_app
+    from tracker.extensions import db
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{db_path}", "SECRET_KEY": "bench",
+                      "WTF_CSRF_ENABLED": False, "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000"})
+    with app.app_context():
+        db.create_all()
+    return app
 
 
 def populate(measures: int, *, seed: int = 42, title: str | None = None, updates_per_measure: int = 3) -> int:
@@ -140,7 +153,6 @@ def main(argv=None) -> None:
     parser.add_argument("--measures", type=int, default=175)
     parser.add_argument("--db", required=True, help="SQLite file to create")
     args = parser.parse_args(argv)
-    from bench.plan_sizes import make_bench_app
 
     app = make_bench_app(Path(args.db))
     with app.app_context():
