@@ -20,22 +20,12 @@ from sqlalchemy import event, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ..models import (
-    DataRevision,
-    DeadlineExtension,
-    Plan,
-    ProgressUpdate,
-    Review,
-    Task,
-    TaskEvent,
-    TaskPeriod,
-    TaskUnit,
-    Unit,
-    UnitGroup,
-)
+from ..extensions import db
+from ..models import DataRevision
 
-TRACKED_CLASSES = (Task, TaskUnit, TaskPeriod, Unit, Plan, ProgressUpdate, Review, TaskEvent, UnitGroup,
-                   DeadlineExtension)
+# The models that hold plan data say so (``__plan_data__ = True``); a commit that writes one bumps the revision.
+TRACKED_CLASSES = tuple(sorted((m.class_ for m in db.Model.registry.mappers if m.class_.__dict__.get("__plan_data__")),
+                               key=lambda cls: cls.__tablename__))
 TRACKED_TABLES = frozenset(cls.__tablename__ for cls in TRACKED_CLASSES)
 _FLAG = "tracker_data_changed"
 

@@ -17,6 +17,8 @@ from .plan import Task, Unit
 class ProgressUpdate(db.Model):
     """Append-only journal entry on a measure (进展报送)."""
 
+    __plan_data__ = True  # a change bumps the data revision (cache/revision.py)
+
     __tablename__ = "progress_updates"
     __table_args__ = (Index("ix_updates_task_created", "task_id", "created_at"),)
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -60,6 +62,8 @@ class Attachment(db.Model):
 class Review(db.Model):
     """A supervisor's decision on a measure: approve (销号), return (退回), reopen."""
 
+    __plan_data__ = True  # a change bumps the data revision (cache/revision.py)
+
     __tablename__ = "reviews"
     id: Mapped[int] = mapped_column(primary_key=True)
     task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"), index=True)
@@ -76,6 +80,8 @@ class Review(db.Model):
 
 class TaskEvent(db.Model):
     """Other history entries of a measure: urges (催办), overdue flags set and cleared."""
+
+    __plan_data__ = True  # a change bumps the data revision (cache/revision.py)
 
     __tablename__ = "task_events"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -95,6 +101,8 @@ class DeadlineExtension(db.Model):
     At most one pending request per measure (a partial unique index). The task's
     original deadline is never changed; approval sets ``Task.extended_deadline``.
     """
+
+    __plan_data__ = True  # a change bumps the data revision (cache/revision.py)
 
     __tablename__ = "deadline_extensions"
     __table_args__ = (

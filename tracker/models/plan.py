@@ -20,6 +20,7 @@ LEAD, CO = "lead", "co"
 
 
 class Plan(db.Model):
+    __plan_data__ = True  # a change bumps the data revision (cache/revision.py)
     __tablename__ = "plans"
     id: Mapped[int] = mapped_column(primary_key=True)
     title: Mapped[str] = mapped_column(String(300), unique=True)
@@ -49,6 +50,7 @@ class UnitReading:
 
 
 class Unit(UnitReading, db.Model):
+    __plan_data__ = True  # a change bumps the data revision (cache/revision.py)
     __tablename__ = "units"
     id: Mapped[int] = mapped_column(primary_key=True)
     full_name: Mapped[str] = mapped_column(String(200), unique=True)
@@ -73,6 +75,8 @@ class UnitGroup(db.Model):
     ``rule`` says who belongs: every active unit of ``kind``, every active
     law-enforcement body, or the explicit ``members``.
     """
+
+    __plan_data__ = True  # a change bumps the data revision (cache/revision.py)
 
     __tablename__ = "unit_groups"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -152,6 +156,8 @@ class TaskReading:
 class Task(TaskReading, db.Model):
     """One node of a plan tree. Leaves (measures) carry status and progress."""
 
+    __plan_data__ = True  # a change bumps the data revision (cache/revision.py)
+
     __tablename__ = "tasks"
     __table_args__ = (Index("ix_tasks_plan_parent", "plan_id", "parent_id"),)
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -201,6 +207,8 @@ class Task(TaskReading, db.Model):
 class TaskPeriod(db.Model):
     """One period of a recurring measure: its own deadline, status, claim and 销号."""
 
+    __plan_data__ = True  # a change bumps the data revision (cache/revision.py)
+
     __tablename__ = "task_periods"
     __table_args__ = (UniqueConstraint("task_id", "label", name="uq_task_periods_task_label"),)
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -218,6 +226,8 @@ class TaskPeriod(db.Model):
 
 class TaskUnit(db.Model):
     """A unit responsible for a task, as lead (牵头) or co-operating (配合)."""
+
+    __plan_data__ = True  # a change bumps the data revision (cache/revision.py)
 
     __tablename__ = "task_units"
     task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"), primary_key=True)
