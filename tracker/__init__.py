@@ -50,6 +50,7 @@ def create_app(config: object | dict | None = None) -> Flask:
     register_errorhandlers(app)
     register_template_helpers(app)
     register_security_headers(app)
+    register_conditional_pages(app)
     register_commands(app)
     configure_proxy(app)
     return app
@@ -218,6 +219,14 @@ def register_security_headers(app: Flask) -> None:
             "script-src 'self'; frame-ancestors 'none'; form-action 'self'; object-src 'none'; base-uri 'self'",
         )
         return response
+
+
+def register_conditional_pages(app: Flask) -> None:
+    """ETags name the header's to-do badge too (web/conditional.py); gzip for text answers (GZIP_RESPONSES)."""
+    from .supervision.dashboard_views import todo_badge
+    from .web import conditional
+
+    conditional.init_app(app, header=todo_badge)
 
 
 def register_commands(app: Flask) -> None:

@@ -119,6 +119,8 @@ class Config:
     DOCUMENT_ISSUER = "区司法局"
     # Check that read-cache values are immutable when stored (None: on in testing and debug mode).
     READ_CACHE_CHECK_IMMUTABLE = None
+    # gzip text answers of 1 KB or more (web/conditional.py); 0 when the reverse proxy compresses instead.
+    GZIP_RESPONSES = _bool("TRACKER_GZIP_RESPONSES", True)
 
 
 class TestConfig(Config):

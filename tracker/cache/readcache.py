@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import threading
+from contextlib import contextmanager
 from collections import OrderedDict
 from datetime import date, datetime, time
 from decimal import Decimal
@@ -23,7 +24,7 @@ from enum import Enum
 from types import MappingProxyType
 from typing import Callable, Hashable, TypeVar
 
-from flask import current_app, has_app_context
+from flask import current_app, g, has_app_context
 
 from ..extensions import db
 from .revision import current_revision
@@ -35,11 +36,24 @@ _entries: "OrderedDict[Hashable, object]" = OrderedDict()
 
 
 def revision_key() -> Hashable | None:
-    """Identifies the data now (one small query); None: don't cache."""
+    """Identifies the data now (one small query; none inside ``pinned``); None: don't cache."""
+    if has_app_context() and "_pinned_revision" in g:
+        return g._pinned_revision
     rev = current_revision(db.session)
     if rev is None:
         return None
     return (str(db.engine.url), rev)
+
+
+@contextmanager
+def pinned(revision: Hashable | None):
+    """Inside the block ``revision_key()`` answers ``revision`` (read once by the caller): a read-only page
+    whose ETag names a revision renders exactly that revision, without asking again (web/conditional.py)."""
+    g._pinned_revision = revision
+    try:
+        yield revision
+    finally:
+        g.pop("_pinned_revision", None)
 
 
 _ATOMS = (str, bytes, int, float, complex, bool, type(None), date, datetime, time, Decimal, Enum, range)

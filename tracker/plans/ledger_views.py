@@ -13,6 +13,7 @@ from ..models import Unit
 from ..rules.lights import LIGHT_LABELS
 from ..rules.status import STATUS_LABELS
 from ..validation import parse_id
+from ..web.conditional import conditional_page
 from ..web.request import actor, light_rules, request_today
 from .access import get_plan, list_plans, plan_roots
 from .excel_export import content_disposition, export_filename, ledger_xlsx_bytes, parent_head
@@ -71,6 +72,7 @@ def filter_note(view, filt) -> str:
 
 
 @bp.route("/ledger")
+@conditional_page
 def index():
     today, plan, view, filt, table, key = _load()
     user = actor()
@@ -91,6 +93,7 @@ def index():
 
 
 @bp.route("/ledger/export.xlsx")
+@conditional_page
 def export():
     """Exactly what the ledger shows for the same query string, as .xlsx."""
     today, plan, view, filt, table, _key = _load()

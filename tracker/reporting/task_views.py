@@ -11,6 +11,7 @@ from ..rules.deadlines import DeadlineError, read_deadline
 from ..rules.lights import leaf_state
 from ..rules.roles import UNIT
 from ..rules.status import DONE, PENDING_REVIEW, status_label
+from ..web.conditional import conditional_page
 from ..web.request import actor, apply_errors, light_rules, request_today, write_today
 from .attachments import PREVIEWABLE, get_attachment_for
 from .evidence_store import open_evidence
@@ -24,6 +25,7 @@ bp.add_app_template_global(PREVIEWABLE, "previewable")  # evidence that opens in
 
 
 @bp.route("/my-tasks")
+@conditional_page
 def mine():
     user = actor()
     if user.role != UNIT:

@@ -1,15 +1,16 @@
 """The dashboard (总览)."""
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from ..errors import Invalid, NotFound
-from ..notify.todo import badge_count, todo_for
+from ..notify.todo import todo_for
 from ..plans.access import get_plan, list_plans
 from ..plans.view import load_plan_view
 from ..rules.roles import UNIT
 from ..validation import parse_id
+from ..web.conditional import conditional_page
 from ..web.request import actor, app_today, light_rules, request_today
 from .dashboard import SORT_KEYS, bar_chart, completion_series, line_chart, overview, unit_ranking
 
@@ -26,7 +27,24 @@ SORT_LABELS = {
 }
 
 
+def _request_todo(user, today, rules):
+    """The user's to-do list, computed once per request (the ETag, the list and the header badge share it)."""
+    key = (user.id, today)
+    if g.get("_todo_key") != key:
+        g._todo, g._todo_key = todo_for(user, today, rules), key
+    return g._todo
+
+
+def _todo_parts():
+    """The to-do list the dashboard shows (read marks and failed messages are not plan data)."""
+    user = actor()
+    if not (user.is_supervisor or user.role == UNIT):
+        return ()
+    return tuple((item.key, item.read) for item in _request_todo(user, request_today(), light_rules()).items)
+
+
 @bp.route("/")
+@conditional_page(parts=_todo_parts)
 def index():
     today = request_today()
     plan_id = parse_id(request.args.get("plan"), field="plan", label="计划编号")
@@ -59,7 +77,7 @@ def index():
         sort=sort, descending=descending, sort_labels=SORT_LABELS, keep=keep,
         line=line, bars=bars, due_day=light_rules().report_due_day,
         own_unit=None if user.can_read_all else user.unit,
-        todo=todo_for(user, today, rules) if user.is_supervisor or user.role == UNIT else None,
+        todo=_request_todo(user, today, rules) if user.is_supervisor or user.role == UNIT else None,
     )
 
 
@@ -87,7 +105,7 @@ def todo_badge():
             today = request_today()
         except Invalid:
             today = app_today()
-        return badge_count(current_user._get_current_object(), today, light_rules())
+        return _request_todo(current_user._get_current_object(), today, light_rules()).unread
     except Exception:  # an error page must render even when the database does not answer
         current_app.logger.exception("to-do badge not computed")
         return None

@@ -15,6 +15,7 @@ from ..rules.lights import report_period
 from ..rules.roles import READERS, SUPERVISING
 from ..validation import parse_id
 from ..web.access import roles_required
+from ..web.conditional import conditional_page
 from ..web.request import actor, request_today, write_today
 from .forms import UrgeForm
 from .service import (
@@ -38,6 +39,7 @@ def _units():
 
 @bp.route("/overdue")
 @roles_required(*READERS)
+@conditional_page
 def overdue():
     today = request_today()
     filt = parse_overdue_filter(request.args)
@@ -69,6 +71,7 @@ def urge_confirm():
 
 @bp.route("/overdue/export.xlsx")
 @roles_required(*READERS)
+@conditional_page
 def overdue_export():
     today = request_today()
     filt = parse_overdue_filter(request.args)
@@ -154,6 +157,7 @@ def urge_post():
 
 @bp.route("/missing")
 @roles_required(*READERS)
+@conditional_page
 def missing():
     today = request_today()
     period = parse_period(request.args.get("period"), today)
