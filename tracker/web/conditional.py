@@ -20,7 +20,7 @@ from functools import wraps
 from pathlib import Path
 from typing import Callable, Iterable
 
-from flask import Flask, current_app, g, make_response, request, session
+from flask import Flask, current_app, make_response, request, session
 from flask.globals import request_ctx
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
