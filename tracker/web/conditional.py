@@ -14,8 +14,8 @@ clients that accept it; a reverse proxy's gzip may do this instead (docs/deploy.
 from __future__ import annotations
 
 import gzip
-from datetime import date
 import hashlib
+from datetime import date
 from functools import wraps
 from pathlib import Path
 from typing import Callable, Iterable
@@ -135,7 +135,7 @@ def conditional_page(view=None, *, parts: Callable[[], Iterable[object]] | None 
 def compress(response):
     """``after_request``: gzip a text answer of at least 1 KB when the client accepts gzip (``GZIP_RESPONSES``).
     Streamed and file answers, 304s and answers already encoded are left alone."""
-    if not current_app.config.get("GZIP_RESPONSES", True):
+    if not current_app.config["GZIP_RESPONSES"]:
         return response
     if (response.status_code < 200 or response.status_code in (204, 304) or response.direct_passthrough
             or response.is_streamed or "Content-Encoding" in response.headers
