@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import re
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
@@ -64,6 +65,20 @@ def make_app(tmp_path: Path, monkeypatch, **overrides):
     with app.app_context():
         _prepare_schema()
     return app
+
+
+@contextmanager
+def seeded_app(tmp_path: Path, monkeypatch, **overrides):
+    """An app with config ``overrides`` and the reference data loaded; its connections closed afterwards."""
+    from tracker.operations.seed import seed
+
+    app = make_app(tmp_path, monkeypatch, **overrides)
+    with app.app_context():
+        seed()
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from tracker.config import ConfigError
 from tracker.extensions import db
 from tracker.models import Attachment, AuditLog, EvidenceBlob, ProgressUpdate
 
-from .conftest import make_app
+from .conftest import make_app, seeded_app
 from .test_attachments import JPEG, PDF, PNG, upload
 from .workflow import LEAD, measure, task_row
 
@@ -24,15 +24,8 @@ from .workflow import LEAD, measure, task_row
 @pytest.fixture
 def db_store(tmp_path, monkeypatch):
     """The seeded app with TRACKER_EVIDENCE_STORE=database."""
-    from tracker.operations.seed import seed
-
-    app = make_app(tmp_path, monkeypatch, EVIDENCE_STORE="database")
-    with app.app_context():
-        seed()
-    yield app
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
+    with seeded_app(tmp_path, monkeypatch, EVIDENCE_STORE="database") as app:
+        yield app
 
 
 def files_in(app) -> list[str]:

@@ -5,7 +5,7 @@ from datetime import date, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from tests.conftest import make_app
+from tests.conftest import make_app, seeded_app
 from tests.mailserver import smtp_server  # noqa: F401 (fixture)
 from tracker.extensions import db
 from tracker.models import Notification, Task, Unit
@@ -24,13 +24,8 @@ def days(start: date, end: date):
 
 @pytest.fixture
 def mail_app(tmp_path, monkeypatch, smtp_server):  # noqa: F811
-    app = make_app(tmp_path, monkeypatch, MAIL_SERVER="127.0.0.1", MAIL_PORT=smtp_server.port, MAIL_TIMEOUT=5)
-    with app.app_context():
-        seed()
-    yield app
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
+    with seeded_app(tmp_path, monkeypatch, MAIL_SERVER="127.0.0.1", MAIL_PORT=smtp_server.port, MAIL_TIMEOUT=5) as app:
+        yield app
 
 
 def unit_id(name: str) -> int:

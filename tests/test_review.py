@@ -4,7 +4,7 @@ from datetime import date
 import pytest
 from sqlalchemy import select
 
-from tests.conftest import PASSWORD, csrf_token_from, make_app
+from tests.conftest import PASSWORD, csrf_token_from, seeded_app
 from tests.workflow import LEAD, counts, measure, set_task, task_row, token_for
 from tracker.extensions import db
 from tracker.models import AuditLog, Review, User
@@ -12,15 +12,8 @@ from tracker.models import AuditLog, Review, User
 
 @pytest.fixture
 def csrf_app(tmp_path, monkeypatch):
-    from tracker.operations.seed import seed
-
-    app = make_app(tmp_path, monkeypatch, WTF_CSRF_ENABLED=True)
-    with app.app_context():
-        seed()
-    yield app
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
+    with seeded_app(tmp_path, monkeypatch, WTF_CSRF_ENABLED=True) as app:
+        yield app
 
 
 def login(client, username):
